@@ -1,0 +1,1 @@
+"""The GitOps gate: render tiers with kustomize, validate schemas, evaluate Rego policies."""

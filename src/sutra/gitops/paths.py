@@ -1,0 +1,57 @@
+"""Where the repository's GitOps inputs live.
+
+The gate works on a checkout, not on installed package data: it looks for the repository root
+(the folder holding `overlays/` and `policies/`) from the working directory upwards, so
+`sutra check` run anywhere inside a clone checks that clone. `SUTRA_REPO_ROOT` overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TIERS: tuple[str, ...] = ("low", "medium", "high")
+CRD_SCHEMA_ENV = "SUTRA_CRD_SCHEMA_DIR"
+REPO_ROOT_ENV = "SUTRA_REPO_ROOT"
+
+
+class RepositoryNotFound(RuntimeError):
+    """Raised when no folder with `overlays/` and `policies/` encloses the working directory."""
+
+
+def _is_repo_root(path: Path) -> bool:
+    return (path / "overlays").is_dir() and (path / "policies").is_dir()
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The enclosing Sutra Deploy checkout."""
+    if env := os.environ.get(REPO_ROOT_ENV):
+        root = Path(env).resolve()
+        if not _is_repo_root(root):
+            raise RepositoryNotFound(f"{REPO_ROOT_ENV}={env} has no overlays/ and policies/")
+        return root
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if _is_repo_root(candidate):
+            return candidate
+    raise RepositoryNotFound(
+        f"no Sutra Deploy checkout (a folder with overlays/ and policies/) encloses {here}"
+    )
+
+
+def policy_dir(root: Path | None = None) -> Path:
+    return (root or repo_root()) / "policies"
+
+
+def overlay_dir(tier: str, root: Path | None = None) -> Path:
+    return (root or repo_root()) / "overlays" / tier
+
+
+def crd_schema_dir(root: Path | None = None) -> Path:
+    """CRD JSON schemas (kubeconform layout `<group>/<kind>_<version>.json`).
+
+    Located by `SUTRA_CRD_SCHEMA_DIR`; without it, `../shared/crd-schemas` beside the checkout.
+    """
+    if env := os.environ.get(CRD_SCHEMA_ENV):
+        return Path(env)
+    return (root or repo_root()).parent / "shared" / "crd-schemas"
