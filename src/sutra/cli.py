@@ -16,6 +16,7 @@ from sutra import __version__
 
 COMMAND_MODULES = (
     "sutra.gitops.commands",
+    "sutra.gitops.release_commands",
     "sutra.storage.commands",
 )
 

@@ -1,0 +1,246 @@
+# A compliant tier built from the tier table, for the rules' unit tests: each test starts from
+# `tier_objects(t)` (which violates no rule) and changes one thing with `patch`.
+package sutra.lib.fixtures
+
+import data.sutra.lib.k8s
+
+ports := {
+	"storage-server": 50051,
+	"sutra-api": 8000,
+	"sutra-hybrid": 8001,
+	"sutra-control": 9000,
+	"sutra-client": 8080,
+}
+
+port(n) := object.get(ports, n, 8080)
+
+labels(n) := {
+	"app.kubernetes.io/name": n,
+	"app.kubernetes.io/component": n,
+	"app.kubernetes.io/part-of": "sutra",
+	"app.kubernetes.io/instance": "sutra",
+}
+
+meta(n) := {"name": n, "namespace": "sutra-ai", "labels": labels(n)}
+
+http_probe(path, port) := {"httpGet": {"path": path, "port": port}}
+
+grpc_probe(port) := {"grpc": {"port": port}}
+
+container(n, port) := {
+	"name": n,
+	"image": sprintf("ghcr.io/sutra-ai/%s:0.1.0", [n]),
+	"ports": [{"name": "main", "containerPort": port}],
+	"resources": {
+		"requests": {"cpu": "250m", "memory": "256Mi"},
+		"limits": {"cpu": "1", "memory": "1Gi"},
+	},
+	"livenessProbe": probe(n, port, "/health"),
+	"readinessProbe": probe(n, port, "/ready"),
+	"securityContext": {
+		"readOnlyRootFilesystem": true,
+		"allowPrivilegeEscalation": false,
+		"capabilities": {"drop": ["ALL"]},
+	},
+}
+
+probe(n, port, _) := grpc_probe(port) if n == "storage-server"
+
+probe(n, port, path) := http_probe(path, port) if n != "storage-server"
+
+pod_security := {
+	"runAsNonRoot": true,
+	"runAsUser": 10001,
+	"runAsGroup": 10001,
+	"fsGroup": 10001,
+	"seccompProfile": {"type": "RuntimeDefault"},
+}
+
+template(n, port) := {
+	"metadata": {"labels": labels(n)},
+	"spec": {"securityContext": pod_security, "containers": [container(n, port)]},
+}
+
+workload(n, entry) := object.union(
+	{
+		"apiVersion": "apps/v1",
+		"kind": entry.kind,
+		"metadata": meta(n),
+		"spec": {
+			"selector": {"matchLabels": {"app.kubernetes.io/name": n}},
+			"template": template(n, port(n)),
+		},
+	},
+	extra_spec(n, entry),
+)
+
+extra_spec(n, entry) := {"spec": {
+	"replicas": entry.replicas,
+	"serviceName": n,
+	"template": {"spec": {"containers": [object.union(
+		container(n, port(n)),
+		{"volumeMounts": [{"name": "storage-data", "mountPath": "/var/lib/sutra"}]},
+	)]}},
+	"volumeClaimTemplates": [{
+		"metadata": {"name": "storage-data"},
+		"spec": {
+			"accessModes": ["ReadWriteOnce"],
+			"resources": {"requests": {"storage": "50Gi"}},
+		},
+	}],
+}} if {
+	entry.kind == "StatefulSet"
+} else := {"spec": {"replicas": entry.replicas}} if {
+	entry.replicas
+} else := {}
+
+hpa(n, entry, t) := object.union(
+	{
+		"apiVersion": "autoscaling/v2",
+		"kind": "HorizontalPodAutoscaler",
+		"metadata": meta(n),
+		"spec": {
+			"scaleTargetRef": {"apiVersion": "apps/v1", "kind": entry.kind, "name": n},
+			"minReplicas": k8s.config.tiers[t].workloads[n].hpa.min,
+			"maxReplicas": k8s.config.tiers[t].workloads[n].hpa.max,
+			"metrics": [m |
+				some r, v in k8s.config.hpa[n].metrics
+				m := {"type": "Resource", "resource": {
+					"name": r,
+					"target": {"type": "Utilization", "averageUtilization": v},
+				}}
+			],
+		},
+	},
+	behavior(n),
+)
+
+behavior(n) := {"spec": {"behavior": {d: policy |
+	some d, b in k8s.config.hpa[n].behavior
+	policy := {
+		"stabilizationWindowSeconds": b.stabilizationWindowSeconds,
+		"policies": [{"type": "Percent", "value": b.percent, "periodSeconds": b.periodSeconds}],
+	}
+}}} if {
+	k8s.config.hpa[n].behavior
+} else := {}
+
+pdb(n) := {
+	"apiVersion": "policy/v1",
+	"kind": "PodDisruptionBudget",
+	"metadata": meta(n),
+	"spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": n}}},
+}
+
+service(n) := {
+	"apiVersion": "v1",
+	"kind": "Service",
+	"metadata": meta(n),
+	"spec": {
+		"selector": {"app.kubernetes.io/name": n},
+		"ports": [{"name": "main", "port": port(n), "targetPort": port(n)}],
+	},
+}
+
+snapshot := {
+	"apiVersion": "batch/v1",
+	"kind": "CronJob",
+	"metadata": meta("storage-snapshot"),
+	"spec": {
+		"schedule": "0 3 * * *",
+		"jobTemplate": {"spec": {"template": {
+			"metadata": {"labels": labels("storage-snapshot")},
+			"spec": {
+				"restartPolicy": "OnFailure",
+				"securityContext": pod_security,
+				"containers": [object.remove(container("storage-snapshot", 9999), [
+					"livenessProbe", "readinessProbe", "ports",
+				])],
+			},
+		}}},
+	},
+}
+
+default_deny := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "NetworkPolicy",
+	"metadata": meta("default-deny"),
+	"spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+}
+
+# One NetworkPolicy per workload: storage admits its clients on its port, the rest admit any pod.
+allow(n) := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "NetworkPolicy",
+	"metadata": meta(n),
+	"spec": {
+		"podSelector": {"matchLabels": {"app.kubernetes.io/name": n}},
+		"policyTypes": ["Ingress", "Egress"],
+		"ingress": [ingress(n)],
+		"egress": [{}],
+	},
+}
+
+ingress(n) := {
+	"from": [{"podSelector": {"matchExpressions": [{
+		"key": "app.kubernetes.io/name",
+		"operator": "In",
+		"values": k8s.config.storage.clients,
+	}]}}],
+	"ports": [{"protocol": "TCP", "port": port(n)}],
+} if {
+	n == k8s.config.storage.workload
+} else := {"ports": [{"protocol": "TCP", "port": port(n)}]}
+
+# The snapshot job accepts nothing; it only calls the storage server.
+snapshot_policy := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "NetworkPolicy",
+	"metadata": meta("storage-snapshot"),
+	"spec": {
+		"podSelector": {"matchLabels": {"app.kubernetes.io/name": "storage-snapshot"}},
+		"policyTypes": ["Egress"],
+		"egress": [{"ports": [{"protocol": "TCP", "port": port(k8s.config.storage.workload)}]}],
+	},
+}
+
+tier_objects(t) := array.concat(
+	array.concat(
+		[o | some n, e in k8s.config.tiers[t].workloads; o := workload(n, e)],
+		[o | some n, e in k8s.config.tiers[t].workloads; e.hpa; o := hpa(n, e, t)],
+	),
+	array.concat(
+		array.concat(
+			[o | some n, e in k8s.config.tiers[t].workloads; e.hpa.max > 1; o := pdb(n)],
+			[o | some n, e in k8s.config.tiers[t].workloads; object.get(e, "replicas", 0) > 1; o := pdb(n)],
+		),
+		array.concat(
+			[o | some n, _ in k8s.config.tiers[t].workloads; o := service(n)],
+			array.concat(
+				[snapshot, default_deny, snapshot_policy],
+				[o | some n, _ in k8s.config.tiers[t].workloads; o := allow(n)],
+			),
+		),
+	),
+)
+
+# Apply a JSON patch to the object of that kind and name, leave the others as they are.
+patch(objs, kind, n, ops) := [p |
+	some o in objs
+	p := patched(o, kind, n, ops)
+]
+
+patched(o, kind, n, ops) := json.patch(o, ops) if {
+	o.kind == kind
+	o.metadata.name == n
+} else := o
+
+# Drop the object of that kind and name.
+without(objs, kind, n) := [o | some o in objs; not same(o, kind, n)]
+
+same(o, kind, n) if {
+	o.kind == kind
+	o.metadata.name == n
+}
+
+tier_input(t, objs) := {"tier": t, "objects": objs}

@@ -1,0 +1,173 @@
+"""The manifest gate: per tier render -> schema validation -> policies -> summary.
+
+The same function backs `sutra check`, `make check` and the pull-request workflow, so what a
+reviewer sees locally is what CI enforces. Argo CD's own objects are schema-checked too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sutra.gitops import render, validate
+from sutra.gitops.paths import TIERS, crd_schema_dir, policy_dir, repo_root
+from sutra.gitops.policy import PolicySet, Violation
+from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
+
+ARGOCD = "argocd"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A long-running workload with its replica range and per-pod resources."""
+
+    kind: str
+    name: str
+    min_replicas: int
+    max_replicas: int
+    autoscaled: bool
+    requests: tuple[Decimal, Decimal]  # (cpu cores, memory bytes) per pod
+    limits: tuple[Decimal, Decimal]
+
+
+@dataclass
+class Report:
+    """What the gate found for one target (a tier, or the Argo CD objects)."""
+
+    target: str
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def workloads(self) -> list[Workload]:
+        return workloads(self.objects)
+
+
+def _pod_totals(pod_spec: dict[str, Any], key: str) -> tuple[Decimal, Decimal]:
+    cpu = memory = Decimal(0)
+    for container in pod_spec.get("containers") or []:
+        amounts = (container.get("resources") or {}).get(key) or {}
+        cpu += parse_quantity(amounts.get("cpu", 0))
+        memory += parse_quantity(amounts.get("memory", 0))
+    return cpu, memory
+
+
+def workloads(objects: Sequence[dict[str, Any]]) -> list[Workload]:
+    """Deployments and StatefulSets with the replica range their HPA (or `replicas`) allows."""
+    hpas = {
+        (o["spec"]["scaleTargetRef"].get("kind"), o["spec"]["scaleTargetRef"].get("name")): o
+        for o in objects
+        if o.get("kind") == "HorizontalPodAutoscaler"
+        and (o.get("spec") or {}).get("scaleTargetRef")
+    }
+    found = []
+    for obj in objects:
+        if obj.get("kind") not in WORKLOAD_KINDS:
+            continue
+        name = obj["metadata"]["name"]
+        spec = obj.get("spec") or {}
+        pod = ((spec.get("template") or {}).get("spec")) or {}
+        hpa = hpas.get((obj["kind"], name))
+        if hpa is not None:
+            low = int(hpa["spec"].get("minReplicas", 1))
+            high = int(hpa["spec"].get("maxReplicas", low))
+        else:
+            low = high = int(spec.get("replicas", 1))
+        found.append(
+            Workload(
+                kind=obj["kind"],
+                name=name,
+                min_replicas=low,
+                max_replicas=high,
+                autoscaled=hpa is not None,
+                requests=_pod_totals(pod, "requests"),
+                limits=_pod_totals(pod, "limits"),
+            )
+        )
+    return found
+
+
+def check(
+    tiers: Sequence[str] = TIERS,
+    versions: Sequence[str] | None = None,
+    root: Path | None = None,
+) -> list[Report]:
+    """Run the gate: a report per tier plus one for argocd/ (schemas only; the Rego policies
+    judge tiers). Raises RenderError, UnknownTier, ValidationSetupError or PolicyError when the
+    gate itself cannot run."""
+    for tier in tiers:
+        render.check_tier(tier)
+    root = root or repo_root()
+    versions = validate.kube_versions(versions)
+    schema_dir = crd_schema_dir(root)
+    # kustomize runs are independent processes: render them side by side.
+    with ThreadPoolExecutor(max_workers=len(tiers) + 1) as pool:
+        rendered = {tier: pool.submit(render.render_tier, tier, root) for tier in tiers}
+        argocd = pool.submit(render.render_argocd, root)
+        reports = [Report(tier, rendered[tier].result()) for tier in tiers]
+        reports.append(Report(ARGOCD, argocd.result()))
+    policies = PolicySet(policy_dir(root))
+    for report in reports:
+        report.violations = validate.validate_objects(
+            report.objects, report.target, versions, schema_dir
+        )
+        if report.target != ARGOCD:
+            report.violations.extend(policies.evaluate(report.objects, report.target))
+    return reports
+
+
+def _range(w: Workload) -> str:
+    span = str(w.min_replicas)
+    if w.max_replicas != w.min_replicas:
+        span += f"-{w.max_replicas}"
+    return f"{span} (HPA)" if w.autoscaled else span
+
+
+def _capacity(found: Sequence[Workload], key: str, scale: str) -> str:
+    cpu = memory = Decimal(0)
+    for w in found:
+        per_pod = getattr(w, key)
+        count = w.min_replicas if scale == "min" else w.max_replicas
+        cpu += per_pod[0] * count
+        memory += per_pod[1] * count
+    return f"{format_cpu(cpu)}, {format_memory(memory)}"
+
+
+def summary(report: Report) -> list[str]:
+    """A few lines: object count, each workload's replica range, capacity at min and max."""
+    lines = [f"{report.target}: {len(report.objects)} objects"]
+    found = report.workloads
+    if not found:
+        return lines
+    width = max(len(w.name) for w in found)
+    for w in found:
+        lines.append(f"  {w.name:<{width}}  {w.kind:<11}  replicas {_range(w)}")
+    for key in ("requests", "limits"):
+        lines.append(
+            f"  {key:<8} at minimum {_capacity(found, key, 'min')}; "
+            f"at maximum {_capacity(found, key, 'max')}"
+        )
+    return lines
+
+
+def verdict(reports: Sequence[Report]) -> str:
+    tiers = [r for r in reports if r.target != ARGOCD]
+    failing = [r for r in reports if r.violations]
+    checked = f"{len(tiers)} tier{'s' if len(tiers) != 1 else ''} and {ARGOCD}/"
+    if not failing:
+        return f"{checked} checked: clean"
+    count = sum(len(r.violations) for r in failing)
+    where = ", ".join(r.target for r in failing)
+    return f"{count} violation{'s' if count != 1 else ''} in {len(failing)} of {checked} ({where})"
+
+
+def gate(root: Path) -> list[str]:
+    """Every violation line for all tiers of the checkout at ROOT (empty when clean), for
+    callers such as promotion that must refuse a change the gate would reject."""
+    reports = check(TIERS, None, root)
+    return [str(v) for report in reports for v in report.violations]

@@ -1,0 +1,204 @@
+"""`sutra check` and `sutra render` as a user runs them: a real process on a copy of the tree.
+
+Each mutation below is a mistake the gate exists to stop; the copy lets every test break the
+manifests without touching the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+SUTRA = str(Path(sys.executable).parent / "sutra")
+COPIED = ("base", "overlays", "policies", "argocd")
+CRD_SCHEMAS = os.environ.get(
+    "SUTRA_CRD_SCHEMA_DIR", str(CHECKOUT.parent / "shared" / "crd-schemas")
+)
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    for name in COPIED:
+        shutil.copytree(CHECKOUT / name, root / name)
+    return root
+
+
+@pytest.fixture
+def sutra(repo: Path, tmp_path: Path) -> Run:
+    """Run the console script against the copy (SUTRA_REPO_ROOT), from an unrelated folder."""
+
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("SUTRA_")}
+        environ |= {"SUTRA_REPO_ROOT": str(repo), "SUTRA_CRD_SCHEMA_DIR": CRD_SCHEMAS, **env}
+        return subprocess.run(
+            [SUTRA, *args], cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=300
+        )
+
+    return run
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} is not exactly once in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def test_the_clean_tree_passes(sutra: Run) -> None:
+    done = sutra("check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "3 tiers and argocd/ checked: clean"
+    for tier in ("low", "medium", "high"):
+        assert f"{tier}: 34 objects" in lines
+    assert "  sutra-api       Deployment   replicas 20-50 (HPA)" in lines
+    assert any(line.strip().startswith("requests at minimum") for line in lines)
+    assert done.stderr == ""
+
+
+def test_quiet_prints_only_the_verdict_when_clean(sutra: Run) -> None:
+    done = sutra("check", "--quiet", "low", "--kube-version", "1.37.0")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["1 tier and argocd/ checked: clean"]
+
+
+# (file, old, new, tier that must fail, rule that must be named)
+MUTATIONS = {
+    "storage replicas 2": (
+        "overlays/low/tier.yaml",
+        "  name: storage-server\nspec:\n  replicas: 1",
+        "  name: storage-server\nspec:\n  replicas: 2",
+        "low StatefulSet/storage-server",
+        "storage_single_writer",
+    ),
+    "a removed memory limit": (
+        "base/sutra-hybrid/deployment.yaml",
+        '            limits:\n              cpu: "2"\n              memory: 4Gi\n',
+        '            limits:\n              cpu: "2"\n',
+        "low Deployment/sutra-hybrid",
+        "container_resources",
+    ),
+    "a latest tag": (
+        "overlays/medium/kustomization.yaml",
+        '  - name: ghcr.io/sutra-ai/sutra-api\n    newTag: "0.1.0"',
+        '  - name: ghcr.io/sutra-ai/sutra-api\n    newTag: "latest"',
+        "medium Deployment/sutra-api",
+        "image_pinned",
+    ),
+    "replicas on an HPA-managed Deployment": (
+        "overlays/high/tier.yaml",
+        "  name: sutra-control\nspec:\n  replicas: 2\n",
+        "  name: sutra-control\nspec:\n  replicas: 2\n---\napiVersion: apps/v1\n"
+        "kind: Deployment\nmetadata:\n  name: sutra-api\nspec:\n  replicas: 20\n",
+        "high Deployment/sutra-api",
+        "hpa_no_replicas",
+    ),
+    "an HPA range off the table": (
+        "overlays/high/tier.yaml",
+        "  minReplicas: 20\n  maxReplicas: 50",
+        "  minReplicas: 20\n  maxReplicas: 60",
+        "high HorizontalPodAutoscaler/sutra-api",
+        "hpa_range",
+    ),
+    "a missing PDB": (
+        "base/sutra-hybrid/kustomization.yaml",
+        "  - pdb.yaml\n",
+        "",
+        "low Deployment/sutra-hybrid",
+        "pdb_required",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", list(MUTATIONS))
+def test_each_mistake_fails_the_gate_and_names_its_rule(
+    sutra: Run, repo: Path, mistake: str
+) -> None:
+    path, old, new, where, rule = MUTATIONS[mistake]
+    edit(repo / path, old, new)
+    done = sutra("check", "--quiet")
+    assert done.returncode == 1, done.stdout + done.stderr
+    violations = [line for line in done.stdout.splitlines() if line.endswith("]")]
+    assert any(v.startswith(where + ":") and v.endswith(f"[{rule}]") for v in violations), (
+        done.stdout
+    )
+    assert " violation" in done.stdout.splitlines()[-1]
+
+
+def test_a_schema_error_is_reported_as_a_violation(sutra: Run, repo: Path) -> None:
+    edit(repo / "base/sutra-client/service.yaml", "  type: ClusterIP\n", "  typo: ClusterIP\n")
+    done = sutra("check", "--quiet")
+    assert done.returncode == 1
+    for tier in ("low", "medium", "high"):
+        assert any(
+            line.startswith(f"{tier} Service/sutra-client: spec:") and line.endswith("[schema]")
+            for line in done.stdout.splitlines()
+        ), done.stdout
+
+
+def test_a_broken_argocd_object_is_reported(sutra: Run, repo: Path) -> None:
+    edit(repo / "argocd/applicationset.yaml", "  goTemplate: true\n", "  goTemplate: yes-please\n")
+    done = sutra("check", "--quiet", "low")
+    assert done.returncode == 1
+    assert any(
+        line.startswith("argocd ApplicationSet/sutra: spec.goTemplate") for line in
+        done.stdout.splitlines()
+    ), done.stdout  # fmt: skip
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_a_broken_kustomization_is_a_tool_error_with_kustomizes_message(
+    sutra: Run, repo: Path
+) -> None:
+    edit(repo / "overlays/medium/kustomization.yaml", "  - ../../base\n", "  - ../../bsae\n")
+    line = _one_line_error(sutra("check"))
+    assert line.startswith("sutra check: error: kustomize ")
+    assert "overlays/medium" in line
+    assert "bsae" in line
+
+
+def test_an_unknown_tier_is_a_usage_error(sutra: Run) -> None:
+    line = _one_line_error(sutra("check", "low", "huge"))
+    assert "unknown tier 'huge'" in line
+
+
+def test_an_unsupported_kubernetes_version_is_a_usage_error(sutra: Run) -> None:
+    assert "1.99" in _one_line_error(sutra("check", "--kube-version", "1.99.0"))
+    assert "1.98" in _one_line_error(sutra("check", SUTRA_KUBE_VERSIONS="1.37.0,1.98.0"))
+
+
+def test_a_missing_crd_schema_folder_is_a_tool_error(sutra: Run, tmp_path: Path) -> None:
+    line = _one_line_error(sutra("check", SUTRA_CRD_SCHEMA_DIR=str(tmp_path / "nowhere")))
+    assert "CRD schema folder" in line
+
+
+def test_render_prints_the_tier_as_yaml(sutra: Run) -> None:
+    done = sutra("render", "medium")
+    assert done.returncode == 0, done.stderr
+    objects = [o for o in yaml.safe_load_all(done.stdout) if o]
+    assert len(objects) == 34
+    hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler"
+               and o["metadata"]["name"] == "sutra-api")  # fmt: skip
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (10, 25)
+
+
+def test_render_of_an_unknown_tier_is_a_usage_error(sutra: Run) -> None:
+    assert "unknown tier 'huge'" in _one_line_error(sutra("render", "huge"))

@@ -1,0 +1,137 @@
+"""Every container of every tier: sized, probed, locked down, labelled, pinned."""
+
+from __future__ import annotations
+
+from sutra.gitops.quantities import parse_quantity
+
+LONG_RUNNING = ("Deployment", "StatefulSet")
+REQUIRED_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/component",
+                   "app.kubernetes.io/part-of", "app.kubernetes.io/instance")  # fmt: skip
+
+
+def _containers(rendered):
+    for owner, template in rendered.pod_templates():
+        for container in template["spec"]["containers"]:
+            yield owner, template, container
+
+
+def test_pods_are_found(rendered) -> None:
+    kinds = sorted(owner["kind"] for owner, _ in rendered.pod_templates())
+    assert kinds == ["CronJob", "Deployment", "Deployment", "Deployment", "Deployment",
+                     "StatefulSet"]  # fmt: skip
+
+
+def test_every_container_has_requests_and_limits_with_limit_at_least_request(rendered) -> None:
+    for owner, _, container in _containers(rendered):
+        resources = container["resources"]
+        for key in ("cpu", "memory"):
+            request = parse_quantity(resources["requests"][key])
+            limit = parse_quantity(resources["limits"][key])
+            assert 0 < request <= limit, f"{owner['metadata']['name']} {key}"
+
+
+def test_long_running_containers_have_liveness_and_readiness_probes(rendered) -> None:
+    for owner, _, container in _containers(rendered):
+        if owner["kind"] in LONG_RUNNING:
+            assert container.get("livenessProbe"), owner["metadata"]["name"]
+            assert container.get("readinessProbe"), owner["metadata"]["name"]
+
+
+def test_http_services_probe_their_own_port(rendered) -> None:
+    ports = {"sutra-api": 8000, "sutra-hybrid": 8001, "sutra-control": 9000,
+             "sutra-client": 8080}  # fmt: skip
+    for name, port in ports.items():
+        (container,) = rendered.get("Deployment", name)["spec"]["template"]["spec"]["containers"]
+        assert [p["containerPort"] for p in container["ports"]] == [port]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        expected_ready = "/health" if name == "sutra-client" else "/ready"
+        assert container["readinessProbe"]["httpGet"]["path"] == expected_ready
+        service = rendered.get("Service", name)
+        assert [p["port"] for p in service["spec"]["ports"]] == [port]
+        assert service["spec"]["selector"] == {"app.kubernetes.io/name": name}
+
+
+def test_every_pod_and_container_runs_unprivileged(rendered) -> None:
+    for owner, template, container in _containers(rendered):
+        name = owner["metadata"]["name"]
+        pod = template["spec"]["securityContext"]
+        assert (pod["runAsNonRoot"], pod["runAsUser"], pod["runAsGroup"], pod["fsGroup"]) == (
+            True, 10001, 10001, 10001), name  # fmt: skip
+        ctx = container["securityContext"]
+        assert ctx["runAsNonRoot"] is True, name
+        assert (ctx["runAsUser"], ctx["runAsGroup"]) == (10001, 10001), name
+        assert ctx["readOnlyRootFilesystem"] is True, name
+        assert ctx["allowPrivilegeEscalation"] is False, name
+        assert ctx["capabilities"] == {"drop": ["ALL"]}, name
+        assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}, name
+
+
+def test_read_only_root_filesystems_get_a_writable_tmp(rendered) -> None:
+    for owner, template, container in _containers(rendered):
+        volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
+        tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+        assert len(tmp) == 1, owner["metadata"]["name"]
+        assert "emptyDir" in volumes[tmp[0]["name"]]
+
+
+def test_pods_and_their_owners_carry_the_standard_labels(rendered) -> None:
+    for owner, template in rendered.pod_templates():
+        for labels in (owner["metadata"]["labels"], template["metadata"]["labels"]):
+            missing = [k for k in REQUIRED_LABELS if not labels.get(k)]
+            assert not missing, f"{owner['metadata']['name']}: {missing}"
+        assert template["metadata"]["labels"]["app.kubernetes.io/name"] == owner["metadata"]["name"]
+
+
+def test_images_come_from_the_project_registry_with_a_pinned_tag(rendered) -> None:
+    for owner, _, container in _containers(rendered):
+        image = container["image"]
+        repository, _, tag = image.partition("@")[0].rpartition(":")
+        expected = owner["metadata"]["name"]
+        if expected == "storage-snapshot":
+            expected = "storage-server"  # the snapshot job runs the server's image
+        assert repository == f"ghcr.io/sutra-ai/{expected}", image
+        assert "@sha256:" in image or (tag and tag != "latest"), image
+
+
+def test_workloads_use_their_own_service_account_without_a_token(rendered) -> None:
+    for owner, template in rendered.pod_templates():
+        name = owner["metadata"]["name"]
+        pod = template["spec"]
+        assert pod["serviceAccountName"] == name
+        assert pod["automountServiceAccountToken"] is False
+        account = rendered.get("ServiceAccount", name)
+        assert account["automountServiceAccountToken"] is False
+
+
+def test_services_find_config_through_the_conventional_env(rendered) -> None:
+    def env(name: str) -> dict:
+        (c,) = rendered.get("Deployment", name)["spec"]["template"]["spec"]["containers"]
+        return {e["name"]: e for e in c["env"]}
+
+    for name in ("sutra-api", "sutra-hybrid", "sutra-control"):
+        assert env(name)["SUTRA_STORAGE_SERVER"]["value"] == "storage-server:50051"
+    assert env("sutra-api")["SUTRA_HYBRID_URL"]["value"] == "http://sutra-hybrid:8001"
+    assert env("sutra-api")["SUTRA_VECTOR_DIMENSION"]["value"] == "384"
+    assert env("sutra-hybrid")["SUTRA_VECTOR_DIMENSION"]["value"] == "384"
+
+
+def test_the_admin_token_is_a_secret_reference_not_a_literal(rendered) -> None:
+    token = [e for c in rendered.get("Deployment", "sutra-control")["spec"]["template"]["spec"][
+        "containers"] for e in c["env"] if "TOKEN" in e["name"]]  # fmt: skip
+    assert token and all("value" not in e for e in token)
+    assert token[0]["valueFrom"]["secretKeyRef"] == {
+        "name": "sutra-control-token", "key": "token", "optional": False}  # fmt: skip
+    assert rendered.of_kind("Secret") == []
+    assert rendered.of_kind("ConfigMap") == []
+
+
+def test_control_has_the_scaling_documents_size(rendered) -> None:
+    (c,) = rendered.get("Deployment", "sutra-control")["spec"]["template"]["spec"]["containers"]
+    as_numbers = {
+        k: {r: parse_quantity(v) for r, v in c["resources"][k].items()}
+        for k in ("requests", "limits")
+    }
+    assert as_numbers == {
+        "requests": {"cpu": parse_quantity("250m"), "memory": parse_quantity("256Mi")},
+        "limits": {"cpu": parse_quantity("1000m"), "memory": parse_quantity("1Gi")},
+    }

@@ -1,0 +1,108 @@
+"""Each overlay is exactly its row of the tier table (policies/data/tiers.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def _row(tier_table: dict, tier: str) -> dict:
+    return tier_table["tiers"][tier]["workloads"]
+
+
+def test_every_workload_of_the_table_is_rendered_with_its_kind(
+    rendered, tier_table: dict, workload_names: tuple[str, ...]
+) -> None:
+    row = _row(tier_table, rendered.tier)
+    assert set(row) == set(workload_names)
+    for name, spec in row.items():
+        rendered.get(spec["kind"], name)
+
+
+def test_autoscaled_workloads_have_the_tables_range(rendered, tier_table: dict) -> None:
+    for name, spec in _row(tier_table, rendered.tier).items():
+        hpa = rendered.find("HorizontalPodAutoscaler", name)
+        if "hpa" not in spec:
+            assert hpa is None, f"{name} is fixed-size in {rendered.tier} but has an HPA"
+            continue
+        assert hpa is not None, f"{name} has no HPA in {rendered.tier}"
+        target = hpa["spec"]["scaleTargetRef"]
+        assert (target["apiVersion"], target["kind"], target["name"]) == (
+            "apps/v1",
+            spec["kind"],
+            name,
+        )
+        assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (
+            spec["hpa"]["min"],
+            spec["hpa"]["max"],
+        )
+
+
+def test_fixed_workloads_have_the_tables_replicas(rendered, tier_table: dict) -> None:
+    for name, spec in _row(tier_table, rendered.tier).items():
+        if "replicas" in spec:
+            assert rendered.get(spec["kind"], name)["spec"]["replicas"] == spec["replicas"]
+
+
+def test_hpa_targets_set_no_replicas(rendered) -> None:
+    for hpa in rendered.of_kind("HorizontalPodAutoscaler"):
+        ref = hpa["spec"]["scaleTargetRef"]
+        assert "replicas" not in rendered.get(ref["kind"], ref["name"])["spec"]
+
+
+def test_no_source_file_sets_replicas_on_an_autoscaled_workload(
+    tier_table: dict, repo: Path
+) -> None:
+    """Not even a patch that a later patch removes: the HPA alone owns the count."""
+    autoscaled = {
+        name
+        for tier in tier_table["tiers"].values()
+        for name, spec in tier["workloads"].items()
+        if "hpa" in spec
+    }
+    files = [*(repo / "base").rglob("*.yaml"), *(repo / "overlays").rglob("*.yaml")]
+    assert files
+    for path in sorted(files):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") in ("Deployment", "StatefulSet"):
+                name = doc["metadata"]["name"]
+                if name in autoscaled:
+                    assert "replicas" not in (doc.get("spec") or {}), f"{path}: {name}"
+
+
+def test_object_names_are_the_same_in_every_tier(rendered_tiers: dict) -> None:
+    names = {
+        tier: sorted((o["kind"], o["metadata"]["name"]) for o in r.objects)
+        for tier, r in rendered_tiers.items()
+    }
+    assert names["low"] == names["medium"] == names["high"]
+
+
+def test_everything_lives_in_the_sutra_namespace(rendered) -> None:
+    for obj in rendered.objects:
+        if obj["kind"] == "Namespace":
+            assert obj["metadata"]["name"] == "sutra-ai"
+        else:
+            assert obj["metadata"].get("namespace") == "sutra-ai", obj["metadata"]["name"]
+
+
+def test_instance_label_names_the_tier_but_no_selector_does(rendered) -> None:
+    for obj in rendered.objects:
+        labels = obj["metadata"].get("labels") or {}
+        assert labels.get("app.kubernetes.io/instance") == f"sutra-{rendered.tier}"
+        assert labels.get("app.kubernetes.io/part-of") == "sutra-ai"
+        selector = (obj.get("spec") or {}).get("selector") or {}
+        match = selector.get("matchLabels", selector if obj["kind"] == "Service" else {})
+        assert "app.kubernetes.io/instance" not in match, obj["metadata"]["name"]
+
+
+def test_overlays_pin_every_image_to_one_immutable_tag(
+    rendered, repo: Path, workload_names: tuple[str, ...]
+) -> None:
+    overlay = yaml.safe_load((repo / "overlays" / rendered.tier / "kustomization.yaml").read_text())
+    pins = {i["name"]: i for i in overlay["images"]}
+    assert set(pins) == {f"ghcr.io/sutra-ai/{w}" for w in workload_names}
+    for pin in pins.values():
+        assert pin.get("newTag") or pin.get("digest")
+        assert pin.get("newTag") != "latest"

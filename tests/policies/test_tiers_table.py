@@ -1,0 +1,61 @@
+"""The tier table itself is consistent: the policies trust it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from .conftest import POLICY_DIR
+
+TABLE = yaml.safe_load((POLICY_DIR / "data" / "tiers.yaml").read_text())
+TIERS = TABLE["tiers"]
+ALL_WORKLOADS = set().union(*(set(t["workloads"]) for t in TIERS.values()))
+
+
+def test_three_tiers() -> None:
+    assert list(TIERS) == ["low", "medium", "high"]
+
+
+@pytest.mark.parametrize("tier", list(TIERS))
+def test_every_tier_has_every_workload(tier: str) -> None:
+    assert set(TIERS[tier]["workloads"]) == ALL_WORKLOADS
+
+
+@pytest.mark.parametrize("tier", list(TIERS))
+def test_each_workload_is_autoscaled_or_fixed(tier: str) -> None:
+    for name, entry in TIERS[tier]["workloads"].items():
+        assert entry["kind"] in {"Deployment", "StatefulSet"}, name
+        assert ("hpa" in entry) != ("replicas" in entry), (
+            f"{tier} {name}: exactly one of hpa/replicas"
+        )
+        if "hpa" in entry:
+            assert 1 <= entry["hpa"]["min"] <= entry["hpa"]["max"], f"{tier} {name}"
+        else:
+            assert entry["replicas"] >= 1, f"{tier} {name}"
+
+
+def test_kinds_agree_across_tiers() -> None:
+    for name in ALL_WORKLOADS:
+        assert len({t["workloads"][name]["kind"] for t in TIERS.values()}) == 1, name
+
+
+def test_hpa_section_names_autoscaled_workloads() -> None:
+    autoscaled = {n for t in TIERS.values() for n, e in t["workloads"].items() if "hpa" in e}
+    assert set(TABLE["hpa"]) == autoscaled
+    for name, spec in TABLE["hpa"].items():
+        assert spec["metrics"], name
+        assert all(0 < v <= 100 for v in spec["metrics"].values()), name
+
+
+def test_storage_is_a_single_statefulset() -> None:
+    storage = TABLE["storage"]
+    for tier in TIERS.values():
+        assert tier["workloads"][storage["workload"]] == {"kind": "StatefulSet", "replicas": 1}
+    assert storage["min_volume_gi"] > 0
+    assert storage["access_mode"] == "ReadWriteOnce"
+    assert storage["workload"] not in storage["clients"]
+    assert set(storage["clients"]) - ALL_WORKLOADS == {"storage-snapshot"}
+
+
+def test_required_labels() -> None:
+    assert "app.kubernetes.io/name" in TABLE["required_labels"]
