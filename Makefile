@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: help install check test lint format bench clean
+.PHONY: help install run check test lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ $(BIN)/sutra: pyproject.toml constraints.txt
 	touch $@
 
 install: $(BIN)/sutra ## create .venv and install the project with its pinned dependencies
+
+run: $(BIN)/sutra ## run the whole stack locally with the demo knowledge (Ctrl-C stops it)
+	$(BIN)/sutra up
 
 check: $(BIN)/sutra ## render, validate and policy-check every tier
 	$(BIN)/sutra check

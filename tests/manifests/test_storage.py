@@ -44,6 +44,7 @@ def test_storage_probes_are_native_grpc_and_metrics_are_exposed(rendered) -> Non
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env == {
         "SUTRA_STORAGE_PATH": "/var/lib/sutra",
+        "SUTRA_STORAGE_HOST": "0.0.0.0",
         "SUTRA_STORAGE_PORT": "50051",
         "SUTRA_METRICS_PORT": "9091",
         "SUTRA_VECTOR_DIMENSION": "384",
@@ -65,8 +66,8 @@ def test_snapshot_job_runs_daily_one_at_a_time_onto_its_own_volume(rendered) -> 
     (container,) = pod["containers"]
     assert container["image"].startswith("ghcr.io/sutra-ai/storage-server:")
     argv = [*container.get("command", []), *container.get("args", [])]
-    assert argv[-6:] == ["storage", "snapshot", "--server", "storage-server:50051", "--to",
-                         "/snapshots"]  # fmt: skip
+    assert argv[-8:] == ["storage", "snapshot", "--server", "storage-server:50051", "--to",
+                         "/snapshots", "--keep", "7"]  # fmt: skip
     claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
               for v in pod["volumes"] if "persistentVolumeClaim" in v}  # fmt: skip
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}

@@ -85,9 +85,11 @@ def run_promote(args: argparse.Namespace) -> int:
     from sutra.gitops import check, git, promote, render, validate
     from sutra.gitops.images import PinError
     from sutra.gitops.paths import RepositoryNotFound, repo_root
+    from sutra.gitops.policy import PolicyError
 
     errors = (
         promote.PromotionRefused,
+        PolicyError,
         PinError,
         git.GitError,
         RepositoryNotFound,

@@ -1,0 +1,1 @@
+"""sutra-api: the public REST gateway (validation, rate limits, cache, circuit breakers)."""

@@ -1,0 +1,85 @@
+"""Environment settings: every service reads `SUTRA_*` variables through pydantic-settings.
+
+A bad value must stop a service at once with one line that names the variable, not a
+traceback or a half-configured process; `load_settings` does that (exit code 2).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Annotated, NoReturn, TypeVar
+
+from pydantic import BeforeValidator, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SUTRA_"
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
+_SIZE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(value: object) -> object:
+    """Accept `32GiB`, `512MiB`, `64KiB`, `1000` (bytes); leave other types to pydantic."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match or match.group(2).lower() not in _SIZE_UNITS:
+            raise ValueError("expected a byte size such as 1048576, 64KiB, 512MiB or 32GiB")
+        return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+    return value
+
+
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+
+
+class SutraSettings(BaseSettings):
+    """Base of every service's settings: `SUTRA_` prefix, unknown variables ignored."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+
+S = TypeVar("S", bound=SutraSettings)
+
+
+def env_name(settings_cls: type[SutraSettings], field: str) -> str:
+    prefix = settings_cls.model_config.get("env_prefix", ENV_PREFIX) or ""
+    return f"{prefix}{field}".upper()
+
+
+def describe_error(settings_cls: type[SutraSettings], exc: ValidationError) -> str:
+    """One line naming the first offending variable and why it is wrong."""
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error.get("loc") else "?"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    value = error.get("input")
+    shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+    return f"invalid setting {env_name(settings_cls, field)}: {message}{shown}"
+
+
+def load_settings(settings_cls: type[S], program: str) -> S:
+    """Read the settings or exit 2 with one line on stderr."""
+    try:
+        return settings_cls()
+    except ValidationError as exc:
+        fail(program, describe_error(settings_cls, exc))
+
+
+def fail(program: str, message: str, code: int = 2) -> NoReturn:
+    print(f"{program}: {message}", file=sys.stderr)
+    raise SystemExit(code)

@@ -1,0 +1,135 @@
+"""Start a real HTTP service process for tests, benchmarks and local runs (no pytest needed).
+
+    with run_http_service("sutra.hybrid", env={...}, port=free_port(), log_path=p) as svc:
+        httpx.get(f"{svc.url}/ping")
+
+The service is `python -m <module>` in a subprocess; the block starts once GET `ready_path`
+answers 200, and on exit the process gets SIGTERM (then SIGKILL if it does not stop).
+Its stdout and stderr (JSON log lines) go to `log_path`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sutra.storage.testing import free_port
+
+__all__ = ["HttpService", "free_port", "run_http_service", "wait_http_ready"]
+
+
+@dataclass
+class HttpService:
+    process: subprocess.Popen[bytes]
+    module: str
+    host: str
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> int:
+        """SIGKILL; returns the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        return self.process.wait()
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait for the orderly stop; the exit code (0 when it stopped cleanly)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _status(host: str, port: int, path: str, timeout: float) -> int | None:
+    """The HTTP status of GET path, or None when nothing answered."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def wait_http_ready(
+    host: str,
+    port: int,
+    path: str,
+    timeout: float,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Poll GET path until 200; raise if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    last: int | None = None
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode}")
+        last = _status(host, port, path, timeout=2.0)
+        if last == 200:
+            return
+        if time.monotonic() > deadline:
+            seen = "no answer" if last is None else f"last status {last}"
+            raise TimeoutError(f"http://{host}:{port}{path} not 200 after {timeout} s ({seen})")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def run_http_service(
+    module: str,
+    *,
+    env: Mapping[str, str],
+    port: int,
+    log_path: Path | str,
+    host: str = "127.0.0.1",
+    ready_path: str = "/ready",
+    startup_timeout: float = 60.0,
+) -> Iterator[HttpService]:
+    """Run `python -m module` until the block ends (then SIGTERM, then SIGKILL).
+
+    `env` is added to this process's environment; the caller sets the service's own host and
+    port variables (e.g. SUTRA_HYBRID_PORT) to match `host` and `port`.
+    """
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    child_env = {**os.environ, **env}
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+        )
+    service = HttpService(process=process, module=module, host=host, port=port, log_path=log_path)
+    try:
+        try:
+            wait_http_ready(host, port, ready_path, startup_timeout, process)
+        except Exception as exc:
+            tail = "\n".join(service.log().splitlines()[-20:])
+            raise RuntimeError(f"{module}: {exc}; log:\n{tail}") from None
+        yield service
+    finally:
+        if process.poll() is None:
+            try:
+                service.terminate(timeout=30)
+            except subprocess.TimeoutExpired:
+                service.kill()

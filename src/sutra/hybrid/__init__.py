@@ -1,0 +1,1 @@
+"""sutra-hybrid: embeddings, learning (association extraction) and multi-path reasoning."""

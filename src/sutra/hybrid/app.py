@@ -1,0 +1,402 @@
+"""The sutra-hybrid HTTP service: learn, query and search over the storage server.
+
+Storage calls use the shared blocking `StorageClient` (its deadlines, retries of
+idempotent reads and error mapping) and run in a bounded thread pool: one hop off the
+event loop per request, inside which a query makes its dozens of short storage calls
+sequentially. That keeps one client and one error model for every service, and the loop
+free for other requests, without a second async gRPC client to keep in step with it.
+Embedding happens in the micro-batching worker (`batching`), called from those threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sutra import __version__
+from sutra.common.http import ERROR_RESPONSES, ServiceError, install_error_handlers
+from sutra.common.logging import log_event
+from sutra.hybrid.batching import EmbedderStopped, EmbeddingService, EmbedQueueFull
+from sutra.hybrid.embeddings import Embedder
+from sutra.hybrid.learning import Learner, LearnItem
+from sutra.hybrid.metrics import HybridMetrics
+from sutra.hybrid.reasoning import Reasoner
+from sutra.hybrid.settings import HybridSettings
+from sutra.storage.client import RetryPolicy, StorageClient
+from sutra.storage.errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    StorageError,
+    Unavailable,
+)
+
+log = logging.getLogger("sutra.hybrid")
+T = TypeVar("T")
+RETRY_AFTER = 1.0
+
+# ------------------------------------------------------------------ request and response
+
+
+class LearnRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000, examples=["Smoking causes cancer."])
+    source: str | None = Field(None, max_length=1000)
+    metadata: dict[str, Any] | None = None
+
+
+class AssociationOut(BaseModel):
+    source_id: str
+    target_id: str
+    type: str
+    confidence: float
+
+
+class LearnResponse(BaseModel):
+    concept_id: str
+    concepts_created: int
+    associations_created: int
+    concept_ids: list[str]
+    associations: list[AssociationOut]
+
+
+class LearnBatchRequest(BaseModel):
+    items: list[LearnRequest] = Field(min_length=1, max_length=100)
+
+
+class LearnBatchResponse(BaseModel):
+    results: list[LearnResponse]
+    concepts_created: int
+    associations_created: int
+
+
+class QueryRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=2000, examples=["What causes cancer?"])
+    semantic_boost: float = Field(0.5, ge=0, le=1)
+    max_depth: int = Field(3, ge=1, le=6)
+    max_paths: int = Field(5, ge=1, le=20)
+    threshold: float = Field(0.0, ge=0, le=1)
+
+
+class Breakdown(BaseModel):
+    graph: float
+    semantic: float
+    final: float
+
+
+class EdgeOut(BaseModel):
+    type: str
+    confidence: float
+
+
+class PathOut(BaseModel):
+    path: list[str]
+    concept_ids: list[str]
+    edges: list[EdgeOut]
+    confidence: float
+    explanation: str
+
+
+class SupportOut(BaseModel):
+    concept_id: str
+    content: str
+    similarity: float
+
+
+class Alternative(BaseModel):
+    answer: str
+    confidence: float
+
+
+class QueryResponse(BaseModel):
+    query: str
+    answer: str
+    confidence: float
+    confidence_breakdown: Breakdown
+    reasoning_paths: list[PathOut]
+    semantic_support: list[SupportOut]
+    alternatives: list[Alternative]
+    explanation: str
+    concepts_accessed: int
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=2000)
+    top_k: int = Field(10, ge=1, le=100)
+    threshold: float = Field(0.0, ge=-1, le=1)
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SupportOut]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    uptime_seconds: float
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def service_error(exc: Exception) -> ServiceError | None:
+    """The client-facing error for a failure below a handler (None: unexpected)."""
+    if isinstance(exc, EmbedQueueFull):
+        return ServiceError(
+            503, "overloaded", str(exc), dependency="embedder", retry_after=RETRY_AFTER
+        )
+    if isinstance(exc, EmbedderStopped):
+        return ServiceError(503, "unavailable", str(exc), dependency="embedder")
+    if isinstance(exc, Unavailable | DeadlineExceeded):
+        return ServiceError(
+            503,
+            "unavailable",
+            f"storage unavailable: {exc.message}",
+            dependency="storage",
+            retry_after=RETRY_AFTER,
+        )
+    if isinstance(exc, ResourceExhausted):
+        return ServiceError(
+            503,
+            "overloaded",
+            f"storage is overloaded: {exc.message}",
+            dependency="storage",
+            retry_after=RETRY_AFTER,
+        )
+    if isinstance(exc, NotFound):
+        return ServiceError(404, "not_found", exc.message, dependency="storage")
+    if isinstance(exc, InvalidArgument):
+        return ServiceError(400, "bad_request", f"storage: {exc.message}", dependency="storage")
+    if isinstance(exc, StorageError):
+        return ServiceError(502, "storage_error", f"storage: {exc.message}", dependency="storage")
+    return None
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+class MetricsMiddleware:
+    """Counts and times every request by route template (a plain ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp, metrics: HybridMetrics, routes: set[str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        route = path if path in self.routes else "other"
+        method = scope["method"]
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.requests.labels(route, method, str(status)).inc()
+            self.metrics.request_duration.labels(route, method).observe(
+                time.perf_counter() - started
+            )
+
+
+# -------------------------------------------------------------------------------- app
+
+
+class Hybrid:
+    """Everything a request needs: storage clients, the embedder, the worker threads."""
+
+    def __init__(
+        self, settings: HybridSettings, embedder: Embedder, metrics: HybridMetrics
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.storage = StorageClient(
+            settings.storage_server, timeout=settings.hybrid_storage_timeout
+        )
+        # Readiness must answer within the probe's deadline: one try, a short deadline.
+        self.probe = StorageClient(
+            settings.storage_server,
+            timeout=settings.hybrid_ready_timeout,
+            retry=RetryPolicy(attempts=1),
+        )
+        self.embeddings = EmbeddingService(
+            embedder,
+            cache_size=settings.hybrid_embed_cache_size,
+            batch_size=settings.hybrid_embed_batch_size,
+            batch_wait=settings.hybrid_embed_batch_wait_ms / 1000.0,
+            queue_size=settings.hybrid_embed_queue_size,
+            metrics=metrics,
+        )
+        self.reasoner = Reasoner(self.storage, self.embeddings.embed)
+        self.learner = Learner(self.storage, self.embeddings.embed, self.reasoner.pool)
+        self.executor = ThreadPoolExecutor(settings.hybrid_workers, thread_name_prefix="work")
+        self.started = time.monotonic()
+
+    def start(self) -> None:
+        self.embeddings.start()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.reasoner.close()
+        self.embeddings.stop()
+        self.storage.close()
+        self.probe.close()
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking work in the pool; storage and queue failures become ServiceErrors."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+        except Exception as exc:
+            error = service_error(exc)
+            if error is None:
+                raise
+            if isinstance(exc, StorageError):
+                self.metrics.storage_errors.labels(exc.code.name).inc()
+            raise error from None
+
+    def ready(self) -> None:
+        """Raise ServiceError (503, naming storage) unless storage answers and agrees."""
+        try:
+            stats = self.probe.stats()
+        except StorageError as exc:
+            raise ServiceError(
+                503,
+                "not_ready",
+                f"storage at {self.settings.storage_server} is unreachable: {exc.message}",
+                dependency="storage",
+                retry_after=RETRY_AFTER,
+            ) from None
+        if stats.dimension and stats.dimension != self.embeddings.dimension:
+            raise ServiceError(
+                503,
+                "not_ready",
+                f"storage stores {stats.dimension}-dimensional vectors but this service "
+                f"embeds to {self.embeddings.dimension}",
+                dependency="storage",
+            )
+
+
+def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
+    metrics = HybridMetrics()
+    hybrid = Hybrid(settings, embedder, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        hybrid.start()
+        log_event(
+            log,
+            "started",
+            host=settings.hybrid_host,
+            port=settings.hybrid_port,
+            storage=settings.storage_server,
+            embedder=getattr(embedder, "name", type(embedder).__name__),
+            dimension=embedder.dimension,
+        )
+        try:
+            yield
+        finally:
+            hybrid.close()
+            log_event(log, "stopped")
+
+    app = FastAPI(
+        title="sutra-hybrid",
+        version=__version__,
+        description="Embeddings, learning (association extraction) and multi-path reasoning.",
+        lifespan=lifespan,
+    )
+    app.state.hybrid = hybrid
+    install_error_handlers(app)
+
+    @app.post(
+        "/sutra/learn", status_code=201, response_model=LearnResponse, responses=ERROR_RESPONSES
+    )
+    async def learn(body: LearnRequest) -> dict[str, Any]:
+        item = LearnItem(body.text, body.source, body.metadata)
+        (result,) = await hybrid.run(hybrid.learner.learn, [item])
+        metrics.learned.labels("concept").inc(len(result.concept_ids))
+        metrics.learned.labels("association").inc(len(result.associations))
+        return result.as_dict()
+
+    @app.post(
+        "/sutra/learn/batch",
+        status_code=201,
+        response_model=LearnBatchResponse,
+        responses=ERROR_RESPONSES,
+    )
+    async def learn_batch(body: LearnBatchRequest) -> dict[str, Any]:
+        items = [LearnItem(i.text, i.source, i.metadata) for i in body.items]
+        results = await hybrid.run(hybrid.learner.learn, items)
+        out = [r.as_dict() for r in results]
+        concepts = sum(int(r["concepts_created"]) for r in out)  # type: ignore[call-overload]
+        associations = sum(int(r["associations_created"]) for r in out)  # type: ignore[call-overload]
+        metrics.learned.labels("concept").inc(sum(len(r.concept_ids) for r in results))
+        metrics.learned.labels("association").inc(associations)
+        return {"results": out, "concepts_created": concepts, "associations_created": associations}
+
+    @app.post("/sutra/query", response_model=QueryResponse, responses=ERROR_RESPONSES)
+    async def query(body: QueryRequest) -> dict[str, Any]:
+        result = await hybrid.run(
+            hybrid.reasoner.query,
+            body.query,
+            semantic_boost=body.semantic_boost,
+            max_depth=body.max_depth,
+            max_paths=body.max_paths,
+            threshold=body.threshold,
+        )
+        metrics.reasoning_paths.observe(len(result["reasoning_paths"]))  # type: ignore[arg-type]
+        metrics.concepts_accessed.observe(result["concepts_accessed"])  # type: ignore[arg-type]
+        return result
+
+    @app.post("/sutra/search", response_model=SearchResponse, responses=ERROR_RESPONSES)
+    async def search(body: SearchRequest) -> dict[str, Any]:
+        results = await hybrid.run(hybrid.reasoner.search, body.query, body.top_k, body.threshold)
+        return {"query": body.query, "results": results}
+
+    @app.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health", response_model=Health)
+    async def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "uptime_seconds": round(time.monotonic() - hybrid.started, 3),
+        }
+
+    @app.get("/ready", responses={503: ERROR_RESPONSES[503]})
+    async def ready() -> dict[str, Any]:
+        # The loop's default executor, not the request pool: a probe must not queue
+        # behind slow queries.
+        await asyncio.to_thread(hybrid.ready)
+        return {"status": "ready", "dependencies": {"storage": "ok"}}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    routes = {getattr(r, "path", "") for r in app.routes}
+    app.add_middleware(MetricsMiddleware, metrics=metrics, routes=routes)
+    return app

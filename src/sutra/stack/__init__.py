@@ -1,0 +1,1 @@
+"""The whole stack on one laptop: `sutra up` starts every service as a local process."""

@@ -1,0 +1,524 @@
+"""A blocking Python client for the storage server.
+
+One gRPC channel (with keepalive) per client, a deadline on every call, plain dataclasses
+instead of protobufs, and server errors raised as `sutra.storage.errors` exceptions that
+carry the server's message.
+
+Retries. Only calls that are safe to repeat are retried, with exponential backoff and
+jitter, and only on UNAVAILABLE (the server was not reached or is restarting):
+GetConcept, GetNeighbors, FindPath, VectorSearch, GetStats and Flush (reads and a
+barrier); LearnAssociation (an upsert: it keeps the larger confidence and sets the
+weight, so applying it twice is applying it once); and LearnConcept with an explicit
+concept id (an upsert of the same record; a repeat may strengthen the concept one more
+1.02 step, which is the only visible effect). LearnConcept without an id, LearnBatch
+and Snapshot are never retried: the caller decides. RESOURCE_EXHAUSTED (the write queue
+is full) is raised at once so that the caller can shed load.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any, TypeVar
+
+import grpc
+import numpy as np
+
+from sutra.storage.errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    StorageError,
+    Unavailable,
+    error_for,
+)
+from sutra.storage.v1 import storage_pb2 as pb
+from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
+
+__all__ = [
+    "AssociationInput",
+    "AssociationType",
+    "BatchResult",
+    "Concept",
+    "ConceptInput",
+    "DeadlineExceeded",
+    "Direction",
+    "Edge",
+    "InvalidArgument",
+    "Learned",
+    "Neighbor",
+    "NotFound",
+    "Path",
+    "ResourceExhausted",
+    "RetryPolicy",
+    "SearchHit",
+    "SnapshotInfo",
+    "Stats",
+    "StorageClient",
+    "StorageError",
+    "Unavailable",
+    "Vector",
+    "channel_options",
+    "concept_from_pb",
+    "neighbor_from_pb",
+    "stats_from_pb",
+    "vector_to_pb",
+]
+
+T = TypeVar("T")
+Vector = Sequence[float] | np.ndarray
+
+
+class AssociationType(IntEnum):
+    SEMANTIC = 0
+    CAUSAL = 1
+    TEMPORAL = 2
+    HIERARCHICAL = 3
+    COMPOSITIONAL = 4
+
+
+class Direction(IntEnum):
+    BOTH = 0
+    OUTGOING = 1
+    INCOMING = 2
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    content: str
+    embedding: np.ndarray | None
+    strength: float
+    confidence: float
+    created_at: float
+    updated_at: float
+    access_count: int
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    concept_id: str
+    type: AssociationType
+    confidence: float
+    weight: float
+    direction: Direction
+
+
+@dataclass(frozen=True)
+class Edge:
+    source_id: str
+    target_id: str
+    type: AssociationType
+    confidence: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class Path:
+    concepts: list[Concept]  # start .. end, without embeddings
+    edges: list[Edge]  # edges[i] joins concepts[i] and concepts[i + 1]
+
+    @property
+    def concept_ids(self) -> list[str]:
+        return [c.id for c in self.concepts]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    concept_id: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Stats:
+    concepts: int
+    associations: int
+    vectors: int
+    writes: int
+    batches: int
+    commits: int
+    pending: int
+    store_bytes: int
+    uptime_seconds: float
+    last_snapshot_time: float
+    sequence: int
+    dimension: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class Learned:
+    concept_id: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    concept_ids: list[str]
+    associations: int
+    sequence: int
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    path: str
+    size_bytes: int
+    sha256: str
+    sequence: int
+    concepts: int
+    associations: int
+    vectors: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ConceptInput:
+    content: str
+    concept_id: str | None = None
+    embedding: Vector | None = None
+    strength: float | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class AssociationInput:
+    source_id: str
+    target_id: str
+    type: AssociationType = AssociationType.SEMANTIC
+    confidence: float | None = None
+    weight: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # first try included
+    initial_backoff: float = 0.05
+    max_backoff: float = 1.0
+    multiplier: float = 2.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.initial_backoff
+        for _ in range(self.attempts - 1):
+            yield random.uniform(0, delay)  # full jitter
+            delay = min(delay * self.multiplier, self.max_backoff)
+
+
+def channel_options() -> list[tuple[str, int]]:
+    """Channel options shared by the blocking and the asyncio client."""
+    return [
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        # Reconnect soon after a storage restart (the default first wait is one second).
+        ("grpc.initial_reconnect_backoff_ms", 250),
+        ("grpc.max_reconnect_backoff_ms", 5_000),
+    ]
+
+
+def vector_to_pb(values: Vector | None) -> list[float]:
+    if values is None:
+        return []
+    return np.asarray(values, dtype=np.float32).reshape(-1).tolist()
+
+
+def _concept_request(c: ConceptInput | Mapping[str, Any]) -> pb.LearnConceptRequest:
+    if isinstance(c, Mapping):
+        c = ConceptInput(**c)
+    request = pb.LearnConceptRequest(content=c.content, embedding=vector_to_pb(c.embedding))
+    if c.concept_id is not None:
+        request.concept_id = c.concept_id
+    if c.strength is not None:
+        request.strength = c.strength
+    if c.confidence is not None:
+        request.confidence = c.confidence
+    return request
+
+
+def _association_request(a: AssociationInput | Mapping[str, Any]) -> pb.LearnAssociationRequest:
+    if isinstance(a, Mapping):
+        a = AssociationInput(**a)
+    request = pb.LearnAssociationRequest(
+        source_id=a.source_id, target_id=a.target_id, type=int(a.type)
+    )
+    if a.confidence is not None:
+        request.confidence = a.confidence
+    if a.weight is not None:
+        request.weight = a.weight
+    return request
+
+
+def concept_from_pb(message: pb.Concept) -> Concept:
+    embedding = np.asarray(message.embedding, dtype=np.float32) if message.embedding else None
+    return Concept(
+        id=message.id,
+        content=message.content,
+        embedding=embedding,
+        strength=message.strength,
+        confidence=message.confidence,
+        created_at=message.created_at,
+        updated_at=message.updated_at,
+        access_count=message.access_count,
+    )
+
+
+def neighbor_from_pb(n: pb.Neighbor) -> Neighbor:
+    return Neighbor(
+        n.concept_id, AssociationType(n.type), n.confidence, n.weight, Direction(n.direction)
+    )
+
+
+def stats_from_pb(s: pb.GetStatsResponse) -> Stats:
+    return Stats(
+        concepts=s.concepts,
+        associations=s.associations,
+        vectors=s.vectors,
+        writes=s.writes,
+        batches=s.batches,
+        commits=s.commits,
+        pending=s.pending,
+        store_bytes=s.store_bytes,
+        uptime_seconds=s.uptime_seconds,
+        last_snapshot_time=s.last_snapshot_time,
+        sequence=s.sequence,
+        dimension=s.dimension,
+        rejected=s.rejected,
+    )
+
+
+def _info(message: pb.SnapshotInfo) -> SnapshotInfo:
+    return SnapshotInfo(
+        path=message.path,
+        size_bytes=message.size_bytes,
+        sha256=message.sha256,
+        sequence=message.sequence,
+        concepts=message.concepts,
+        associations=message.associations,
+        vectors=message.vectors,
+        created_at=message.created_at,
+    )
+
+
+@dataclass
+class StorageClient:
+    """Client of one storage server, e.g. ``StorageClient("storage-server:50051")``."""
+
+    target: str
+    timeout: float = 5.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    snapshot_timeout: float = 3600.0
+    options: Sequence[tuple[str, Any]] = ()
+
+    def __post_init__(self) -> None:
+        self._channel = grpc.insecure_channel(
+            self.target, options=[*channel_options(), *self.options]
+        )
+        self._stub = pb_grpc.StorageServiceStub(self._channel)
+
+    # ------------------------------------------------------------- plumbing
+
+    def _call(
+        self,
+        method: Callable[..., T],
+        request: Any,
+        *,
+        idempotent: bool,
+        timeout: float | None = None,
+    ) -> T:
+        delays = self.retry.delays() if idempotent else iter(())
+        while True:
+            try:
+                return method(request, timeout=timeout or self.timeout)
+            except grpc.RpcError as exc:
+                code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+                details = (exc.details() if hasattr(exc, "details") else None) or str(exc)
+                if code == grpc.StatusCode.UNAVAILABLE:
+                    delay = next(delays, None)
+                    if delay is not None:
+                        time.sleep(delay)
+                        continue
+                    details = f"{self.target}: {details}"
+                elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    details = f"{self.target}: no answer within {timeout or self.timeout} s"
+                raise error_for(code, details) from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> StorageClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- writes
+
+    def learn_concept(
+        self,
+        content: str,
+        *,
+        concept_id: str | None = None,
+        embedding: Vector | None = None,
+        strength: float | None = None,
+        confidence: float | None = None,
+    ) -> Learned:
+        """Store or strengthen a concept; returns once it is durable."""
+        request = _concept_request(
+            ConceptInput(content, concept_id, embedding, strength, confidence)
+        )
+        response = self._call(self._stub.LearnConcept, request, idempotent=concept_id is not None)
+        return Learned(response.concept_id, response.sequence)
+
+    def learn_batch(
+        self,
+        concepts: Iterable[ConceptInput | Mapping[str, Any]] = (),
+        associations: Iterable[AssociationInput | Mapping[str, Any]] = (),
+    ) -> BatchResult:
+        """Many concepts and associations in one transaction: all stored or none."""
+        request = pb.LearnBatchRequest(
+            concepts=[_concept_request(c) for c in concepts],
+            associations=[_association_request(a) for a in associations],
+        )
+        response = self._call(self._stub.LearnBatch, request, idempotent=False)
+        return BatchResult(list(response.concept_ids), response.associations, response.sequence)
+
+    def learn_association(
+        self,
+        source_id: str,
+        target_id: str,
+        type: AssociationType | int = AssociationType.SEMANTIC,
+        *,
+        confidence: float | None = None,
+        weight: float | None = None,
+    ) -> int:
+        """Store or update an association; returns its sequence once durable."""
+        request = _association_request(
+            AssociationInput(source_id, target_id, AssociationType(type), confidence, weight)
+        )
+        return self._call(self._stub.LearnAssociation, request, idempotent=True).sequence
+
+    def flush(self) -> int:
+        return self._call(self._stub.Flush, pb.FlushRequest(), idempotent=True).sequence
+
+    # ----------------------------------------------------------------- reads
+
+    def get_concept(self, concept_id: str, *, embedding: bool = True) -> Concept | None:
+        request = pb.GetConceptRequest(concept_id=concept_id, skip_embedding=not embedding)
+        response = self._call(self._stub.GetConcept, request, idempotent=True)
+        return concept_from_pb(response.concept) if response.found else None
+
+    def get_neighbors(
+        self,
+        concept_id: str,
+        *,
+        direction: Direction | int = Direction.BOTH,
+        types: Iterable[AssociationType | int] = (),
+        limit: int = 0,
+    ) -> list[Neighbor]:
+        request = pb.GetNeighborsRequest(
+            concept_id=concept_id,
+            direction=int(direction),
+            types=[int(t) for t in types],
+            limit=limit,
+        )
+        response = self._call(self._stub.GetNeighbors, request, idempotent=True)
+        return [neighbor_from_pb(n) for n in response.neighbors]
+
+    def find_path(
+        self, start_id: str, end_id: str, *, max_depth: int = 0, directed: bool = False
+    ) -> Path | None:
+        """The shortest path between two concepts (at most `max_depth` edges), or None."""
+        request = pb.FindPathRequest(
+            start_id=start_id, end_id=end_id, max_depth=max_depth, directed=directed
+        )
+        response = self._call(self._stub.FindPath, request, idempotent=True)
+        if not response.found:
+            return None
+        return Path(
+            [concept_from_pb(c) for c in response.concepts],
+            [
+                Edge(e.source_id, e.target_id, AssociationType(e.type), e.confidence, e.weight)
+                for e in response.edges
+            ],
+        )
+
+    def vector_search(
+        self, query: Vector, k: int = 10, *, ef_search: int | None = None
+    ) -> list[SearchHit]:
+        request = pb.VectorSearchRequest(query_vector=vector_to_pb(query), k=k)
+        if ef_search is not None:
+            request.ef_search = ef_search
+        response = self._call(self._stub.VectorSearch, request, idempotent=True)
+        return [SearchHit(r.concept_id, r.similarity) for r in response.results]
+
+    def stats(self) -> Stats:
+        return stats_from_pb(self._call(self._stub.GetStats, pb.GetStatsRequest(), idempotent=True))
+
+    def health(self, service: str = "") -> bool:
+        """True when the server's grpc.health.v1 service reports SERVING."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        stub = health_pb2_grpc.HealthStub(self._channel)
+        response = self._call(
+            stub.Check, health_pb2.HealthCheckRequest(service=service), idempotent=True
+        )
+        return response.status == health_pb2.HealthCheckResponse.SERVING
+
+    # ------------------------------------------------------------- snapshots
+
+    def snapshot(self, destination: str) -> SnapshotInfo:
+        """Have the server write a snapshot into `destination` on its own filesystem."""
+        request = pb.SnapshotRequest(destination=destination)
+        response = self._call(
+            self._stub.Snapshot, request, idempotent=False, timeout=self.snapshot_timeout
+        )
+        return _info(response.info)
+
+    def download_snapshot(self, root: pathlib.Path | str, *, chunk_bytes: int = 0) -> SnapshotInfo:
+        """Stream a snapshot into a new `root/<UTC timestamp>/`, atomically, checksum verified.
+
+        Raises StorageError for server errors, `snapshots.SnapshotCorrupt` when the data
+        received does not match the server's size and checksum (nothing is kept then).
+        """
+        from sutra.storage import snapshots
+
+        root = pathlib.Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        destination = snapshots.timestamped_destination(root)
+        stream = self._stub.StreamSnapshot(
+            pb.StreamSnapshotRequest(chunk_bytes=chunk_bytes), timeout=self.snapshot_timeout
+        )
+        try:
+            with snapshots.SnapshotWriter(destination) as writer:
+                header: pb.SnapshotInfo | None = None
+                for part in stream:
+                    kind = part.WhichOneof("part")
+                    if kind == "header":
+                        header = part.header
+                    elif kind == "data":
+                        writer.write(part.data)
+                    elif kind == "trailer":
+                        if header is None:
+                            raise StorageError("snapshot stream had no header")
+                        info = writer.commit(
+                            sequence=header.sequence,
+                            concepts=header.concepts,
+                            associations=header.associations,
+                            vectors=header.vectors,
+                            created_at=header.created_at,
+                            expected_size=part.trailer.total_bytes,
+                            expected_sha256=part.trailer.sha256,
+                        )
+                        return SnapshotInfo(**asdict(info))
+                raise StorageError("snapshot stream ended before its trailer")
+        except grpc.RpcError as exc:
+            raise error_for(exc.code(), f"{self.target}: {exc.details()}") from None
+        finally:
+            stream.cancel()

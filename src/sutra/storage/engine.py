@@ -1,0 +1,928 @@
+"""The storage engine: LMDB with one writer thread and group commit.
+
+Durability. Every write goes through a bounded queue to a single writer thread, which
+takes everything queued, applies it in ONE write transaction and commits it with fsync
+(LMDB's default `sync=True`). Only after the commit returns are the waiting callers
+acknowledged, so an acknowledged write survives `kill -9` and power loss; grouping is what
+makes that affordable (one fsync per group, not per write). When the queue is full the
+caller gets ResourceExhausted at once: a write is refused, never dropped.
+
+Learning. Re-learning a concept multiplies its strength by 1.02 (capped at MAX_STRENGTH,
+10.0), keeps the larger confidence and replaces content and embedding; re-learning an
+association keeps the larger confidence and sets the weight. A write that names an unknown
+concept is refused (NotFound) before anything of it is applied.
+
+Reads. Readers use LMDB read transactions (MVCC snapshots) and never wait for the writer:
+a reader sees every write of a group commit or none of it, and a LearnBatch is never seen
+half applied.
+
+Access counts. Counting reads in the read path would turn every read into a write, so
+reads add to an in-memory tally that the writer folds into the records with its next
+commit, or after `access_flush_seconds` of idleness, and on shutdown. Reads report the
+stored count plus the tally. A `kill -9` loses at most the last interval of counts: they
+are statistics, not acknowledged writes.
+
+Vectors are kept in LMDB (the source of truth) and in a VectorIndex that the writer
+updates after each commit and that is rebuilt from the store when its persisted copy is
+missing or older than the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import lmdb
+import numpy as np
+
+from sutra.common.logging import log_event
+from sutra.storage import layout
+from sutra.storage.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    StorageError,
+    Unavailable,
+)
+from sutra.storage.ids import InvalidId, concept_id_for, format_id, parse_id
+from sutra.storage.layout import INCOMING, OUTGOING, ConceptRecord, EdgeRecord, edge_key
+from sutra.storage.metrics import StorageMetrics
+from sutra.storage.snapshots import SnapshotError, SnapshotInfo, SnapshotWriter
+
+log = logging.getLogger("sutra.storage.engine")
+
+ASSOCIATION_TYPES = ("semantic", "causal", "temporal", "hierarchical", "compositional")
+MAX_STRENGTH = 10.0
+STRENGTHEN = 1.02
+DEFAULT_STRENGTH = 1.0
+DEFAULT_CONFIDENCE = 1.0
+DEFAULT_WEIGHT = 1.0
+DEFAULT_PATH_DEPTH = 6
+MAX_PATH_DEPTH = 32
+MAX_PATH_VISITED = 200_000
+MAX_K = 10_000
+MAX_EF = 100_000
+SNAPSHOT_CHUNK = 1 << 20
+MAX_SNAPSHOT_CHUNK = 4 << 20
+INDEX_DIR = "index"
+OWNER_LOCK = "server.lock"
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptInput:
+    id: bytes
+    content: str
+    embedding: np.ndarray | None
+    strength: float | None
+    confidence: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationInput:
+    source: bytes
+    target: bytes
+    type: int
+    confidence: float
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    concept_ids: list[str]
+    associations: int
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    id: str
+    content: str
+    embedding: np.ndarray | None
+    strength: float
+    confidence: float
+    created_at: float
+    updated_at: float
+    access_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source_id: str
+    target_id: str
+    type: int
+    confidence: float
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbor:
+    concept_id: str
+    type: int
+    confidence: float
+    weight: float
+    direction: int  # layout.OUTGOING or layout.INCOMING
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    concepts: int
+    associations: int
+    vectors: int
+    writes: int
+    batches: int
+    commits: int
+    pending: int
+    store_bytes: int
+    uptime_seconds: float
+    last_snapshot_time: float
+    sequence: int
+    dimension: int
+    rejected: int
+
+
+@dataclass(slots=True)
+class _Write:
+    concepts: Sequence[ConceptInput]
+    associations: Sequence[AssociationInput]
+    batch: bool
+    future: Future = field(default_factory=Future)
+
+
+@dataclass(slots=True)
+class _Barrier:
+    future: Future = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+def _check_fraction(value: float, what: str) -> float:
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise InvalidArgument(f"{what} must be within [0, 1], got {value}")
+    return float(value)
+
+
+class Engine:
+    """One LMDB store, its writer thread and its vector index."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        dimension: int = 384,
+        queue_size: int = 10_000,
+        map_size: int = 32 * 1024**3,
+        max_content_bytes: int = 64 * 1024,
+        max_batch: int = 10_000,
+        max_group: int = 4096,
+        max_readers: int = 126,
+        access_flush_seconds: float = 1.0,
+        hnsw_threshold: int = 20_000,
+        metrics: StorageMetrics | None = None,
+        index_factory: Callable[..., object] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.dimension = dimension
+        self.max_content_bytes = max_content_bytes
+        self.max_batch = max_batch
+        self.max_group = max_group
+        self.access_flush_seconds = access_flush_seconds
+        self.metrics = metrics or StorageMetrics()
+        self.started = time.time()
+        self.last_snapshot_time = 0.0
+        self._rejected = 0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self._submit_lock = threading.Lock()
+        self._closing = False
+        self._closed = False
+        self._access: dict[bytes, int] = {}
+        self._access_lock = threading.Lock()
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock_file = self._take_ownership()
+        self.env = lmdb.open(
+            str(self.path),
+            map_size=map_size,
+            max_dbs=layout.MAX_DBS,
+            max_readers=max_readers,
+            subdir=True,
+            sync=True,
+            metasync=True,
+            writemap=False,
+            map_async=False,
+            readahead=False,
+        )
+        try:
+            self.dbs = layout.open_databases(self.env, create=True)
+            self._counts = self._prepare_meta()
+            self.index = self._open_index(index_factory, hnsw_threshold)
+        except BaseException:
+            self.env.close()
+            self._lock_file.close()
+            raise
+        self.metrics.bind(
+            queue_depth=self._queue.qsize,
+            counts=lambda: self._counts,
+            store_bytes=self.store_bytes,
+        )
+        self._writer = threading.Thread(target=self._run_writer, name="storage-writer", daemon=True)
+        self._writer.start()
+
+    # ---------------------------------------------------------------- setup
+
+    def _take_ownership(self) -> IO[bytes]:
+        """Hold an exclusive lock on the directory: one store, one writer process.
+
+        LMDB itself would let a second process open the store and write; two servers on one
+        volume (a stuck pod and its replacement) would then both acknowledge writes.
+        """
+        lock_file = open(self.path / OWNER_LOCK, "ab")  # noqa: SIM115 (held while open)
+        try:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            raise FailedPrecondition(
+                f"another storage server is already serving {self.path}"
+            ) from None
+        return lock_file
+
+    def _prepare_meta(self) -> dict[str, int]:
+        with self.env.begin(write=True) as txn:
+            meta = layout.read_meta(txn, self.dbs.meta)
+            if meta["format"] not in (0, layout.FORMAT_VERSION):
+                raise FailedPrecondition(
+                    f"store format {meta['format']} is not supported "
+                    f"(this server reads format {layout.FORMAT_VERSION})"
+                )
+            if meta["vectors"] and meta["dimension"] != self.dimension:
+                raise FailedPrecondition(
+                    f"the store holds {meta['dimension']}-dimension vectors but "
+                    f"SUTRA_VECTOR_DIMENSION is {self.dimension}"
+                )
+            meta["format"] = layout.FORMAT_VERSION
+            meta["dimension"] = self.dimension
+            layout.write_meta(txn, self.dbs.meta, meta)
+        return meta
+
+    def _open_index(self, factory: Callable[..., object] | None, hnsw_threshold: int) -> object:
+        if factory is None:
+            from sutra.storage.vectors import VectorIndex
+
+            factory = VectorIndex
+        index = factory(self.dimension, self.path / INDEX_DIR, hnsw_threshold=hnsw_threshold)
+        index.open(self._all_vectors, self._counts["sequence"])  # type: ignore[attr-defined]
+        return index
+
+    def _all_vectors(self) -> Iterator[tuple[bytes, np.ndarray]]:
+        with self.env.begin() as txn:
+            for key, value in txn.cursor(db=self.dbs.vectors):
+                yield bytes(key), np.frombuffer(value, dtype="<f4").copy()
+
+    # ------------------------------------------------------------ validation
+
+    def make_concept(
+        self,
+        *,
+        concept_id: str | None,
+        content: str,
+        embedding: Sequence[float] | np.ndarray | None = None,
+        strength: float | None = None,
+        confidence: float | None = None,
+    ) -> ConceptInput:
+        """Check one concept and derive its id; InvalidArgument names what is wrong."""
+        if not content or not content.strip():
+            raise InvalidArgument("content must not be empty")
+        size = len(content.encode("utf-8"))
+        if size > self.max_content_bytes:
+            raise InvalidArgument(
+                f"content is {size} bytes, larger than the limit of {self.max_content_bytes} bytes"
+            )
+        try:
+            raw_id = parse_id(concept_id) if concept_id else parse_id(concept_id_for(content))
+        except InvalidId as exc:
+            raise InvalidArgument(str(exc)) from None
+        vector = self.check_vector(embedding, "embedding", allow_empty=True)
+        if strength is not None and (not math.isfinite(strength) or strength < 0):
+            raise InvalidArgument(f"strength must be a finite number >= 0, got {strength}")
+        if confidence is not None:
+            confidence = _check_fraction(confidence, "confidence")
+        return ConceptInput(raw_id, content, vector, strength, confidence)
+
+    def make_association(
+        self,
+        *,
+        source_id: str,
+        target_id: str,
+        type: int,
+        confidence: float | None = None,
+        weight: float | None = None,
+    ) -> AssociationInput:
+        try:
+            source = parse_id(source_id, "source_id")
+            target = parse_id(target_id, "target_id")
+        except InvalidId as exc:
+            raise InvalidArgument(str(exc)) from None
+        if source == target:
+            raise InvalidArgument(f"an association needs two concepts, got {source_id} twice")
+        if type not in range(len(ASSOCIATION_TYPES)):
+            raise InvalidArgument(f"association type must be 0..4, got {type}")
+        conf = (
+            DEFAULT_CONFIDENCE if confidence is None else _check_fraction(confidence, "confidence")
+        )
+        if weight is None:
+            weight = DEFAULT_WEIGHT
+        elif not math.isfinite(weight) or weight < 0:
+            raise InvalidArgument(f"weight must be a finite number >= 0, got {weight}")
+        return AssociationInput(source, target, int(type), conf, float(weight))
+
+    def check_vector(
+        self, values: Sequence[float] | np.ndarray | None, what: str, *, allow_empty: bool = False
+    ) -> np.ndarray | None:
+        if values is None or len(values) == 0:
+            if allow_empty:
+                return None
+            raise InvalidArgument(f"{what} must not be empty")
+        vector = np.asarray(values, dtype=np.float32).reshape(-1)
+        if vector.shape[0] != self.dimension:
+            raise InvalidArgument(
+                f"{what} has the wrong size: expected {self.dimension} dimensions, "
+                f"got {vector.shape[0]}"
+            )
+        if not np.all(np.isfinite(vector)):
+            raise InvalidArgument(f"{what} contains NaN or infinite values")
+        return vector
+
+    # ---------------------------------------------------------------- writes
+
+    def submit(
+        self,
+        concepts: Sequence[ConceptInput],
+        associations: Sequence[AssociationInput] = (),
+        *,
+        batch: bool = False,
+    ) -> Future:
+        """Queue a write; the future resolves to a WriteResult once it is committed."""
+        if batch and not concepts and not associations:
+            raise InvalidArgument("a batch needs at least one concept or association")
+        if len(concepts) + len(associations) > self.max_batch:
+            raise InvalidArgument(
+                f"a batch holds at most {self.max_batch} concepts and associations, "
+                f"got {len(concepts) + len(associations)}"
+            )
+        return self._enqueue(_Write(concepts, associations, batch))
+
+    def write(
+        self,
+        concepts: Sequence[ConceptInput],
+        associations: Sequence[AssociationInput] = (),
+        *,
+        batch: bool = False,
+    ) -> WriteResult:
+        return self.submit(concepts, associations, batch=batch).result()
+
+    def flush(self) -> int:
+        """Wait until everything queued before this call is committed; the sequence."""
+        self._enqueue(_Barrier()).result()
+        return self.sequence
+
+    @property
+    def sequence(self) -> int:
+        """The sequence of the last committed write."""
+        return self._counts["sequence"]
+
+    def _enqueue(self, item: _Write | _Barrier) -> Future:
+        with self._submit_lock:
+            if self._closing:
+                raise Unavailable("the storage server is shutting down")
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self._rejected += 1
+                self.metrics.rejected.labels("queue_full").inc()
+                raise ResourceExhausted(
+                    f"the write queue is full ({self._queue.maxsize} writes waiting); retry later"
+                ) from None
+        return item.future
+
+    def _run_writer(self) -> None:
+        try:
+            self._writer_loop()
+        except BaseException as exc:
+            # Without its writer the server would accept writes it can never acknowledge:
+            # exit so that the supervisor restarts it on the durable store.
+            log_event(log, "writer_crashed", logging.CRITICAL, error=repr(exc))
+            os._exit(70)
+
+    def _writer_loop(self) -> None:
+        stopping = False
+        while True:
+            items: list[object] = []
+            with contextlib.suppress(queue.Empty):
+                items.append(self._queue.get(timeout=self.access_flush_seconds))
+            while len(items) < self.max_group:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in items:
+                stopping = True
+                items = [item for item in items if item is not _STOP]
+            with self._access_lock:
+                access, self._access = self._access, {}
+            if items or access:
+                self._commit(items, access)  # type: ignore[arg-type]
+            if stopping and self._queue.empty():
+                return
+
+    def _commit(self, items: list[_Write | _Barrier], access: dict[bytes, int]) -> None:
+        started = time.perf_counter()
+        outcomes: list[WriteResult | StorageError | None] = []
+        vectors: list[tuple[bytes, np.ndarray]] = []
+        concepts_written = associations_written = batches = 0
+        try:
+            with self.env.begin(write=True) as txn:
+                meta = layout.read_meta(txn, self.dbs.meta)
+                for item in items:
+                    if isinstance(item, _Barrier):
+                        outcomes.append(None)
+                        continue
+                    try:
+                        outcomes.append(self._apply(txn, item, meta, vectors))
+                    except StorageError as exc:
+                        outcomes.append(exc)
+                        continue
+                    concepts_written += len(item.concepts)
+                    associations_written += len(item.associations)
+                    batches += item.batch
+                self._fold_access(txn, access)
+                meta["writes"] += concepts_written + associations_written
+                meta["batches"] += batches
+                meta["commits"] += 1
+                layout.write_meta(txn, self.dbs.meta, meta)
+        except Exception as exc:
+            # Nothing of this group is stored. Retry its writes one by one so that a single
+            # write that cannot be stored (say, a batch that fills the map) fails alone.
+            if len(items) > 1:
+                log_event(log, "group_commit_failed", logging.WARNING, error=str(exc))
+                self._commit(items[:1], access)
+                for item in items[1:]:
+                    self._commit([item], {})
+                return
+            if isinstance(exc, lmdb.MapFullError):
+                error: StorageError = ResourceExhausted(
+                    "the store reached its map size (SUTRA_STORAGE_MAP_SIZE); nothing was written"
+                )
+            else:
+                error = StorageError(f"commit failed, nothing was written: {exc}")
+            log_event(log, "commit_failed", logging.ERROR, error=str(exc), writes=len(items))
+            with self._access_lock:
+                for key, count in access.items():
+                    self._access[key] = self._access.get(key, 0) + count
+            for item in items:
+                item.future.set_exception(error)
+            return
+        sequence_moved = meta["sequence"] != self._counts["sequence"]
+        self._counts = meta
+        # The index learns every new sequence, even without vectors, so that the copy it
+        # saves on close matches the store and the next start loads it instead of rebuilding.
+        if vectors or sequence_moved:
+            try:
+                self.index.add(vectors, meta["sequence"])  # type: ignore[attr-defined]
+            except Exception as exc:  # the store is the truth; the index is rebuilt on restart
+                log_event(log, "index_add_failed", logging.ERROR, error=str(exc))
+        elapsed = time.perf_counter() - started
+        self.metrics.commit_seconds.observe(elapsed)
+        self.metrics.commit_size.observe(len(items))
+        if concepts_written:
+            self.metrics.writes.labels("concept").inc(concepts_written)
+        if associations_written:
+            self.metrics.writes.labels("association").inc(associations_written)
+        if batches:
+            self.metrics.batches.inc(batches)
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, StorageError):
+                item.future.set_exception(outcome)
+            else:
+                item.future.set_result(outcome)
+
+    def _apply(
+        self,
+        txn: lmdb.Transaction,
+        write: _Write,
+        meta: dict[str, int],
+        vectors: list[tuple[bytes, np.ndarray]],
+    ) -> WriteResult:
+        """Apply one write; every check comes before the first change, so a refused write
+        leaves the transaction as it found it."""
+        in_write = {c.id for c in write.concepts}
+        for assoc in write.associations:
+            for end, what in ((assoc.source, "source"), (assoc.target, "target")):
+                if end not in in_write and txn.get(end, db=self.dbs.concepts) is None:
+                    raise NotFound(f"{what} concept {format_id(end)} does not exist")
+        now = time.time()
+        for concept in write.concepts:
+            raw = txn.get(concept.id, db=self.dbs.concepts)
+            if raw is None:
+                record = ConceptRecord(
+                    strength=DEFAULT_STRENGTH if concept.strength is None else concept.strength,
+                    confidence=(
+                        DEFAULT_CONFIDENCE if concept.confidence is None else concept.confidence
+                    ),
+                    created_at=now,
+                    updated_at=now,
+                    access_count=0,
+                    flags=0,
+                    content=concept.content,
+                )
+                meta["concepts"] += 1
+            else:
+                record = ConceptRecord.decode(raw)
+                record.strength = min(record.strength * STRENGTHEN, MAX_STRENGTH)
+                if concept.confidence is not None:
+                    record.confidence = max(record.confidence, concept.confidence)
+                record.content = concept.content
+                record.updated_at = now
+            if concept.embedding is not None:
+                if not record.has_vector:
+                    meta["vectors"] += 1
+                record.flags |= layout.FLAG_HAS_VECTOR
+                txn.put(concept.id, concept.embedding.astype("<f4").tobytes(), db=self.dbs.vectors)
+                vectors.append((concept.id, concept.embedding))
+            txn.put(concept.id, record.encode(), db=self.dbs.concepts)
+        for assoc in write.associations:
+            out_key = edge_key(assoc.source, OUTGOING, assoc.target, assoc.type)
+            in_key = edge_key(assoc.target, INCOMING, assoc.source, assoc.type)
+            raw = txn.get(out_key, db=self.dbs.edges)
+            confidence = assoc.confidence
+            if raw is None:
+                meta["associations"] += 1
+            else:
+                confidence = max(confidence, EdgeRecord.decode(raw).confidence)
+            value = EdgeRecord(confidence, assoc.weight, now).encode()
+            txn.put(out_key, value, db=self.dbs.edges)
+            txn.put(in_key, value, db=self.dbs.edges)
+        meta["sequence"] += 1
+        return WriteResult(
+            [format_id(c.id) for c in write.concepts], len(write.associations), meta["sequence"]
+        )
+
+    def _fold_access(self, txn: lmdb.Transaction, access: dict[bytes, int]) -> None:
+        for key, count in access.items():
+            raw = txn.get(key, db=self.dbs.concepts)
+            if raw is not None:
+                record = ConceptRecord.decode(raw)
+                record.access_count += count
+                txn.put(key, record.encode(), db=self.dbs.concepts)
+
+    # ----------------------------------------------------------------- reads
+
+    def _parse(self, concept_id: str, what: str = "concept_id") -> bytes:
+        try:
+            return parse_id(concept_id, what)
+        except InvalidId as exc:
+            raise InvalidArgument(str(exc)) from None
+
+    def _concept(
+        self, txn: lmdb.Transaction, raw_id: bytes, *, embedding: bool, extra_access: int = 0
+    ) -> Concept | None:
+        raw = txn.get(raw_id, db=self.dbs.concepts)
+        if raw is None:
+            return None
+        record = ConceptRecord.decode(raw)
+        vector = None
+        if embedding and record.has_vector:
+            stored = txn.get(raw_id, db=self.dbs.vectors)
+            if stored is not None:
+                vector = np.frombuffer(stored, dtype="<f4").copy()
+        with self._access_lock:
+            pending = self._access.get(raw_id, 0)
+        return Concept(
+            id=format_id(raw_id),
+            content=record.content,
+            embedding=vector,
+            strength=record.strength,
+            confidence=record.confidence,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            access_count=record.access_count + pending + extra_access,
+        )
+
+    def get_concept(self, concept_id: str, *, embedding: bool = True) -> Concept | None:
+        """The concept, counting this read in its access count; None when unknown."""
+        raw_id = self._parse(concept_id)
+        with self.env.begin() as txn:
+            concept = self._concept(txn, raw_id, embedding=embedding, extra_access=1)
+        if concept is not None:
+            with self._access_lock:
+                self._access[raw_id] = self._access.get(raw_id, 0) + 1
+        return concept
+
+    def _edges_of(
+        self, txn: lmdb.Transaction, node: bytes, direction: int = 0
+    ) -> Iterator[tuple[bytes, int, int, EdgeRecord]]:
+        """(other, direction, type, record) of every edge stored under `node`."""
+        prefix = node + bytes((direction,)) if direction else node
+        cursor = txn.cursor(db=self.dbs.edges)
+        if not cursor.set_range(prefix):
+            return
+        for key, value in cursor:
+            if not key.startswith(prefix):
+                break
+            _, edge_dir, other, kind = layout.split_edge_key(key)
+            yield other, edge_dir, kind, EdgeRecord.decode(value)
+
+    def neighbors(
+        self,
+        concept_id: str,
+        *,
+        direction: int = 0,
+        types: Iterable[int] = (),
+        limit: int = 0,
+    ) -> list[Neighbor]:
+        raw_id = self._parse(concept_id)
+        if direction not in (0, OUTGOING, INCOMING):
+            raise InvalidArgument(f"direction must be 0, 1 or 2, got {direction}")
+        if limit < 0:
+            raise InvalidArgument(f"limit must be >= 0, got {limit}")
+        wanted = set(types)
+        if any(t not in range(len(ASSOCIATION_TYPES)) for t in wanted):
+            raise InvalidArgument(f"association types must be 0..4, got {sorted(wanted)}")
+        found: list[Neighbor] = []
+        with self.env.begin() as txn:
+            if txn.get(raw_id, db=self.dbs.concepts) is None:
+                raise NotFound(f"concept {format_id(raw_id)} does not exist")
+            for other, edge_dir, kind, record in self._edges_of(txn, raw_id, direction):
+                if wanted and kind not in wanted:
+                    continue
+                found.append(
+                    Neighbor(format_id(other), kind, record.confidence, record.weight, edge_dir)
+                )
+                if limit and len(found) >= limit:
+                    break
+        return found
+
+    def find_path(
+        self, start_id: str, end_id: str, *, max_depth: int = 0, directed: bool = False
+    ) -> tuple[list[Concept], list[Edge]] | None:
+        """Shortest path by bidirectional BFS within one read transaction; None if none."""
+        start = self._parse(start_id, "start_id")
+        end = self._parse(end_id, "end_id")
+        if max_depth < 0 or max_depth > MAX_PATH_DEPTH:
+            raise InvalidArgument(f"max_depth must be within 0..{MAX_PATH_DEPTH}, got {max_depth}")
+        depth_limit = max_depth or DEFAULT_PATH_DEPTH
+        with self.env.begin() as txn:
+            for raw, what in ((start, "start"), (end, "end")):
+                if txn.get(raw, db=self.dbs.concepts) is None:
+                    raise NotFound(f"{what} concept {format_id(raw)} does not exist")
+            nodes = self._bidirectional_bfs(txn, start, end, depth_limit, directed)
+            if nodes is None:
+                return None
+            concepts = [self._concept(txn, n, embedding=False) for n in nodes]
+            edges = [self._best_edge(txn, a, b, directed) for a, b in itertools.pairwise(nodes)]
+        return [c for c in concepts if c is not None], edges
+
+    def _step(
+        self, txn: lmdb.Transaction, node: bytes, forward: bool, directed: bool
+    ) -> Iterator[bytes]:
+        direction = (OUTGOING if forward else INCOMING) if directed else 0
+        for other, _, _, _ in self._edges_of(txn, node, direction):
+            yield other
+
+    def _bidirectional_bfs(
+        self, txn: lmdb.Transaction, start: bytes, end: bytes, depth_limit: int, directed: bool
+    ) -> list[bytes] | None:
+        if start == end:
+            return [start]
+        # parent maps and distances from each side; expand the smaller frontier a level.
+        parents = ({start: None}, {end: None})
+        dist = ({start: 0}, {end: 0})
+        frontiers = ([start], [end])
+        depths = [0, 0]
+        while frontiers[0] and frontiers[1] and depths[0] + depths[1] < depth_limit:
+            side = 0 if len(frontiers[0]) <= len(frontiers[1]) else 1
+            other = 1 - side
+            next_frontier: list[bytes] = []
+            meetings: list[bytes] = []
+            for node in frontiers[side]:
+                for neighbor in self._step(txn, node, forward=side == 0, directed=directed):
+                    if neighbor in parents[side]:
+                        continue
+                    parents[side][neighbor] = node  # type: ignore[assignment]
+                    dist[side][neighbor] = depths[side] + 1
+                    next_frontier.append(neighbor)
+                    if neighbor in parents[other]:
+                        meetings.append(neighbor)
+            depths[side] += 1
+            frontiers = (
+                (next_frontier, frontiers[1]) if side == 0 else (frontiers[0], next_frontier)
+            )
+            if meetings:
+                meet = min(meetings, key=lambda n: dist[other][n])
+                if depths[side] + dist[other][meet] > depth_limit:
+                    return None
+                return self._join(parents, meet)
+            if len(parents[0]) + len(parents[1]) > MAX_PATH_VISITED:
+                return None
+        return None
+
+    @staticmethod
+    def _join(parents: tuple[dict, dict], meet: bytes) -> list[bytes]:
+        head: list[bytes] = []
+        node: bytes | None = meet
+        while node is not None:
+            head.append(node)
+            node = parents[0][node]
+        head.reverse()
+        node = parents[1][meet]
+        while node is not None:
+            head.append(node)
+            node = parents[1][node]
+        return head
+
+    def _best_edge(self, txn: lmdb.Transaction, a: bytes, b: bytes, directed: bool) -> Edge:
+        """The most confident association joining a and b (a -> b first if directed)."""
+        best: Edge | None = None
+        for other, edge_dir, kind, record in self._edges_of(txn, a, OUTGOING if directed else 0):
+            if other != b:
+                continue
+            source, target = (a, b) if edge_dir == OUTGOING else (b, a)
+            candidate = Edge(
+                format_id(source), format_id(target), kind, record.confidence, record.weight
+            )
+            if best is None or candidate.confidence > best.confidence:
+                best = candidate
+        assert best is not None, "a path edge must exist in the transaction that found it"
+        return best
+
+    def search(
+        self, query: Sequence[float] | np.ndarray, k: int, ef_search: int | None = None
+    ) -> list[tuple[str, float]]:
+        if k <= 0 or k > MAX_K:
+            raise InvalidArgument(f"k must be within 1..{MAX_K}, got {k}")
+        if ef_search is not None and (ef_search <= 0 or ef_search > MAX_EF):
+            raise InvalidArgument(f"ef_search must be within 1..{MAX_EF}, got {ef_search}")
+        vector = self.check_vector(query, "query_vector")
+        assert vector is not None
+        if not float(np.linalg.norm(vector)) > 0.0:
+            raise InvalidArgument("query_vector must not be all zeros")
+        started = time.perf_counter()
+        hits = self.index.search(vector, k, ef_search)  # type: ignore[attr-defined]
+        self.metrics.search_seconds.observe(time.perf_counter() - started)
+        return [(format_id(key), float(score)) for key, score in hits]
+
+    def store_bytes(self) -> int:
+        info = self.env.info()
+        return int((info["last_pgno"] + 1) * self.env.stat()["psize"])
+
+    def stats(self) -> Stats:
+        with self.env.begin() as txn:
+            meta = layout.read_meta(txn, self.dbs.meta)
+        return Stats(
+            concepts=meta["concepts"],
+            associations=meta["associations"],
+            vectors=meta["vectors"],
+            writes=meta["writes"],
+            batches=meta["batches"],
+            commits=meta["commits"],
+            pending=self._queue.qsize(),
+            store_bytes=self.store_bytes(),
+            uptime_seconds=time.time() - self.started,
+            last_snapshot_time=self.last_snapshot_time,
+            sequence=meta["sequence"],
+            dimension=self.dimension,
+            rejected=self._rejected,
+        )
+
+    # ------------------------------------------------------------- snapshots
+
+    def stream_snapshot(
+        self, chunk_bytes: int = 0
+    ) -> Iterator[SnapshotInfo | bytes | tuple[int, str]]:
+        """A consistent compacted copy: header info, data chunks, then (total, sha256).
+
+        LMDB copies from one read transaction while writes go on; the header's counters
+        come from that same transaction, so they describe exactly the streamed data.
+        """
+        import hashlib
+
+        if chunk_bytes < 0 or chunk_bytes > MAX_SNAPSHOT_CHUNK:
+            raise InvalidArgument(f"chunk_bytes must be within 0..{MAX_SNAPSHOT_CHUNK}")
+        chunk_bytes = chunk_bytes or SNAPSHOT_CHUNK
+        txn = self.env.begin()
+        try:
+            meta = layout.read_meta(txn, self.dbs.meta)
+            read_fd, write_fd = os.pipe()
+        except BaseException:
+            txn.abort()
+            raise
+        failure: list[BaseException] = []
+
+        def copy() -> None:
+            try:
+                self.env.copyfd(write_fd, compact=True, txn=txn)
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                os.close(write_fd)
+
+        copier = threading.Thread(target=copy, name="storage-snapshot", daemon=True)
+        copier.start()
+        pipe = os.fdopen(read_fd, "rb")
+        try:
+            yield SnapshotInfo(
+                path="",
+                size_bytes=0,
+                sha256="",
+                sequence=meta["sequence"],
+                concepts=meta["concepts"],
+                associations=meta["associations"],
+                vectors=meta["vectors"],
+                created_at=time.time(),
+            )
+            digest = hashlib.sha256()
+            total = 0
+            while chunk := pipe.read(chunk_bytes):
+                digest.update(chunk)
+                total += len(chunk)
+                yield chunk
+            copier.join()
+            if failure:
+                raise StorageError(f"snapshot copy failed: {failure[0]}")
+            self.last_snapshot_time = time.time()
+            self.metrics.last_snapshot.set(self.last_snapshot_time)
+            yield (total, digest.hexdigest())
+        finally:
+            pipe.close()  # an abandoned stream ends the copier with EPIPE
+            copier.join()
+            txn.abort()
+
+    def snapshot_to(self, destination: Path) -> SnapshotInfo:
+        """Write a snapshot into the new directory `destination` on this host, atomically."""
+        if not destination.is_absolute():
+            raise InvalidArgument(f"destination must be an absolute path, got {str(destination)!r}")
+        try:
+            writer = SnapshotWriter(destination)
+        except SnapshotError as exc:
+            cls = AlreadyExists if destination.exists() else FailedPrecondition
+            raise cls(str(exc)) from None
+        except OSError as exc:
+            raise FailedPrecondition(f"cannot write {destination}: {exc.strerror}") from None
+        with writer:
+            parts = self.stream_snapshot()
+            header = next(parts)
+            assert isinstance(header, SnapshotInfo)
+            trailer: tuple[int, str] | None = None
+            for part in parts:
+                if isinstance(part, bytes):
+                    writer.write(part)
+                else:
+                    trailer = part  # type: ignore[assignment]
+            assert trailer is not None
+            return writer.commit(
+                sequence=header.sequence,
+                concepts=header.concepts,
+                associations=header.associations,
+                vectors=header.vectors,
+                created_at=header.created_at,
+                expected_size=trailer[0],
+                expected_sha256=trailer[1],
+            )
+
+    # -------------------------------------------------------------- shutdown
+
+    def close(self) -> None:
+        """Refuse new writes, commit everything queued, persist the index, close the store."""
+        if self._closed:
+            return
+        with self._submit_lock:
+            self._closing = True
+        self._queue.put(_STOP)  # blocking put: the writer is draining the queue
+        self._writer.join()
+        try:
+            self.index.close()  # type: ignore[attr-defined]
+        except Exception as exc:
+            log_event(log, "index_close_failed", logging.ERROR, error=str(exc))
+        self.env.sync(True)
+        self.env.close()
+        self._lock_file.close()
+        self._closed = True
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,135 @@
+"""The on-disk layout of the store: LMDB sub-databases, keys and record encodings.
+
+One LMDB environment (`data.mdb`) holds four named sub-databases:
+
+- ``concepts``: id (16 bytes) -> header ``<ddddQI`` (strength, confidence, created,
+  updated, access count, flags) followed by the UTF-8 content.
+- ``edges``: every association twice, once under each endpoint, so that neighbours in
+  either direction are one prefix scan: ``node | direction | other | type`` (16+1+16+1
+  bytes; direction 1 = outgoing, 2 = incoming) -> ``<ddd`` (confidence, weight, updated).
+- ``vectors``: id -> float32 little-endian array of the configured dimension.
+- ``meta``: name -> u64 (sequence and counters, kept in the same transactions as the
+  data they count, so they are exact in every snapshot).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import lmdb
+
+FORMAT_VERSION = 1
+DB_CONCEPTS = b"concepts"
+DB_EDGES = b"edges"
+DB_VECTORS = b"vectors"
+DB_META = b"meta"
+MAX_DBS = 8
+
+OUTGOING = 1
+INCOMING = 2
+
+META_KEYS = (
+    "format",
+    "dimension",
+    "sequence",
+    "concepts",
+    "associations",
+    "vectors",
+    "writes",
+    "batches",
+    "commits",
+)
+
+_CONCEPT = struct.Struct("<ddddQI")
+_EDGE = struct.Struct("<ddd")
+_U64 = struct.Struct("<Q")
+FLAG_HAS_VECTOR = 1
+
+
+@dataclass(slots=True)
+class ConceptRecord:
+    strength: float
+    confidence: float
+    created_at: float
+    updated_at: float
+    access_count: int
+    flags: int
+    content: str
+
+    def encode(self) -> bytes:
+        head = _CONCEPT.pack(
+            self.strength,
+            self.confidence,
+            self.created_at,
+            self.updated_at,
+            self.access_count,
+            self.flags,
+        )
+        return head + self.content.encode("utf-8")
+
+    @classmethod
+    def decode(cls, raw: bytes) -> ConceptRecord:
+        strength, confidence, created, updated, access, flags = _CONCEPT.unpack_from(raw)
+        content = bytes(raw[_CONCEPT.size :]).decode("utf-8")
+        return cls(strength, confidence, created, updated, access, flags, content)
+
+    @property
+    def has_vector(self) -> bool:
+        return bool(self.flags & FLAG_HAS_VECTOR)
+
+
+@dataclass(slots=True, frozen=True)
+class EdgeRecord:
+    confidence: float
+    weight: float
+    updated_at: float
+
+    def encode(self) -> bytes:
+        return _EDGE.pack(self.confidence, self.weight, self.updated_at)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> EdgeRecord:
+        return cls(*_EDGE.unpack(raw))
+
+
+def edge_key(node: bytes, direction: int, other: bytes, kind: int) -> bytes:
+    return node + bytes((direction,)) + other + bytes((kind,))
+
+
+def split_edge_key(key: bytes) -> tuple[bytes, int, bytes, int]:
+    return key[:16], key[16], key[17:33], key[33]
+
+
+def pack_u64(value: int) -> bytes:
+    return _U64.pack(value)
+
+
+def unpack_u64(raw: bytes | None) -> int:
+    return _U64.unpack(raw)[0] if raw else 0
+
+
+@dataclass(slots=True)
+class Databases:
+    concepts: object
+    edges: object
+    vectors: object
+    meta: object
+
+
+def open_databases(env: lmdb.Environment, *, create: bool) -> Databases:
+    return Databases(
+        concepts=env.open_db(DB_CONCEPTS, create=create),
+        edges=env.open_db(DB_EDGES, create=create),
+        vectors=env.open_db(DB_VECTORS, create=create),
+        meta=env.open_db(DB_META, create=create),
+    )
+
+
+def read_meta(txn: lmdb.Transaction, meta_db: object) -> dict[str, int]:
+    return {key: unpack_u64(txn.get(key.encode(), db=meta_db)) for key in META_KEYS}
+
+
+def write_meta(txn: lmdb.Transaction, meta_db: object, meta: dict[str, int]) -> None:
+    for key in META_KEYS:
+        txn.put(key.encode(), pack_u64(meta[key]), db=meta_db)

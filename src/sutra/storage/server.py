@@ -1,0 +1,354 @@
+"""The gRPC face of the engine: `sutra.storage.v1.StorageService` plus `grpc.health.v1`.
+
+Handlers only translate: protobuf in, engine call, protobuf out. Engine errors become
+their gRPC status with the engine's message, so a client sees exactly what was wrong.
+Shutdown (SIGTERM or SIGINT) reports NOT_SERVING, stops taking RPCs, lets running ones
+finish, drains and commits the write queue, persists the vector index and exits 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import numpy as np
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from sutra.common.logging import configure_logging, log_event
+from sutra.common.metrics import MetricsServer, serve_metrics
+from sutra.common.settings import fail, load_settings
+from sutra.storage.engine import Concept, Engine
+from sutra.storage.errors import StorageError
+from sutra.storage.metrics import StorageMetrics
+from sutra.storage.settings import StorageSettings
+from sutra.storage.snapshots import SnapshotInfo
+from sutra.storage.v1 import storage_pb2 as pb
+from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
+
+PROGRAM = "sutra-storage"
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["StorageService"].full_name
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+log = logging.getLogger("sutra.storage.server")
+R = TypeVar("R")
+
+
+def _status(handler: Callable[..., R]) -> Callable[..., R]:
+    """Turn engine errors into gRPC statuses; anything unexpected is INTERNAL, logged once."""
+
+    @functools.wraps(handler)
+    def wrapper(self: StorageServicer, request: Any, context: grpc.ServicerContext) -> R:
+        try:
+            return handler(self, request, context)
+        except StorageError as exc:
+            context.abort(exc.code, exc.message)
+        except Exception as exc:
+            log_event(log, "rpc_failed", logging.ERROR, rpc=handler.__name__, error=repr(exc))
+            context.abort(grpc.StatusCode.INTERNAL, f"internal error: {exc}")
+        raise AssertionError("unreachable: context.abort raises")
+
+    return wrapper
+
+
+def _concept_pb(concept: Concept) -> pb.Concept:
+    message = pb.Concept(
+        id=concept.id,
+        content=concept.content,
+        strength=concept.strength,
+        confidence=concept.confidence,
+        created_at=concept.created_at,
+        updated_at=concept.updated_at,
+        access_count=concept.access_count,
+    )
+    if concept.embedding is not None:
+        message.embedding.extend(concept.embedding.tolist())
+    return message
+
+
+def _info_pb(info: SnapshotInfo) -> pb.SnapshotInfo:
+    return pb.SnapshotInfo(
+        path=info.path,
+        size_bytes=info.size_bytes,
+        sha256=info.sha256,
+        sequence=info.sequence,
+        concepts=info.concepts,
+        associations=info.associations,
+        vectors=info.vectors,
+        created_at=info.created_at,
+    )
+
+
+class StorageServicer(pb_grpc.StorageServiceServicer):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _concept_input(self, request: pb.LearnConceptRequest):  # type: ignore[no-untyped-def]
+        return self.engine.make_concept(
+            concept_id=request.concept_id if request.HasField("concept_id") else None,
+            content=request.content,
+            embedding=np.asarray(request.embedding, dtype=np.float32),
+            strength=request.strength if request.HasField("strength") else None,
+            confidence=request.confidence if request.HasField("confidence") else None,
+        )
+
+    def _association_input(self, request: pb.LearnAssociationRequest):  # type: ignore[no-untyped-def]
+        return self.engine.make_association(
+            source_id=request.source_id,
+            target_id=request.target_id,
+            type=request.type,
+            confidence=request.confidence if request.HasField("confidence") else None,
+            weight=request.weight if request.HasField("weight") else None,
+        )
+
+    @_status
+    def LearnConcept(self, request, context):  # type: ignore[no-untyped-def]
+        result = self.engine.write([self._concept_input(request)])
+        return pb.LearnConceptResponse(concept_id=result.concept_ids[0], sequence=result.sequence)
+
+    @_status
+    def LearnAssociation(self, request, context):  # type: ignore[no-untyped-def]
+        result = self.engine.write([], [self._association_input(request)])
+        return pb.LearnAssociationResponse(sequence=result.sequence)
+
+    @_status
+    def LearnBatch(self, request, context):  # type: ignore[no-untyped-def]
+        concepts = [self._concept_input(c) for c in request.concepts]
+        associations = [self._association_input(a) for a in request.associations]
+        result = self.engine.write(concepts, associations, batch=True)
+        return pb.LearnBatchResponse(
+            concept_ids=result.concept_ids,
+            associations=result.associations,
+            sequence=result.sequence,
+        )
+
+    @_status
+    def GetConcept(self, request, context):  # type: ignore[no-untyped-def]
+        concept = self.engine.get_concept(request.concept_id, embedding=not request.skip_embedding)
+        if concept is None:
+            return pb.GetConceptResponse(found=False)
+        return pb.GetConceptResponse(found=True, concept=_concept_pb(concept))
+
+    @_status
+    def GetNeighbors(self, request, context):  # type: ignore[no-untyped-def]
+        neighbors = self.engine.neighbors(
+            request.concept_id,
+            direction=request.direction,
+            types=list(request.types),
+            limit=request.limit,
+        )
+        return pb.GetNeighborsResponse(
+            neighbors=[
+                pb.Neighbor(
+                    concept_id=n.concept_id,
+                    type=n.type,
+                    confidence=n.confidence,
+                    weight=n.weight,
+                    direction=n.direction,
+                )
+                for n in neighbors
+            ]
+        )
+
+    @_status
+    def FindPath(self, request, context):  # type: ignore[no-untyped-def]
+        found = self.engine.find_path(
+            request.start_id,
+            request.end_id,
+            max_depth=request.max_depth,
+            directed=request.directed,
+        )
+        if found is None:
+            return pb.FindPathResponse(found=False)
+        concepts, edges = found
+        return pb.FindPathResponse(
+            found=True,
+            concepts=[_concept_pb(c) for c in concepts],
+            edges=[
+                pb.Edge(
+                    source_id=e.source_id,
+                    target_id=e.target_id,
+                    type=e.type,
+                    confidence=e.confidence,
+                    weight=e.weight,
+                )
+                for e in edges
+            ],
+        )
+
+    @_status
+    def VectorSearch(self, request, context):  # type: ignore[no-untyped-def]
+        hits = self.engine.search(
+            np.asarray(request.query_vector, dtype=np.float32),
+            request.k,
+            request.ef_search if request.HasField("ef_search") else None,
+        )
+        return pb.VectorSearchResponse(
+            results=[pb.SearchResult(concept_id=cid, similarity=sim) for cid, sim in hits]
+        )
+
+    @_status
+    def GetStats(self, request, context):  # type: ignore[no-untyped-def]
+        s = self.engine.stats()
+        return pb.GetStatsResponse(
+            concepts=s.concepts,
+            associations=s.associations,
+            vectors=s.vectors,
+            writes=s.writes,
+            batches=s.batches,
+            commits=s.commits,
+            pending=s.pending,
+            store_bytes=s.store_bytes,
+            uptime_seconds=s.uptime_seconds,
+            last_snapshot_time=s.last_snapshot_time,
+            sequence=s.sequence,
+            dimension=s.dimension,
+            rejected=s.rejected,
+        )
+
+    @_status
+    def Flush(self, request, context):  # type: ignore[no-untyped-def]
+        return pb.FlushResponse(sequence=self.engine.flush())
+
+    @_status
+    def Snapshot(self, request, context):  # type: ignore[no-untyped-def]
+        info = self.engine.snapshot_to(Path(request.destination))
+        log_event(log, "snapshot_written", path=info.path, bytes=info.size_bytes)
+        return pb.SnapshotResponse(info=_info_pb(info))
+
+    def StreamSnapshot(self, request, context) -> Iterator[pb.SnapshotChunk]:  # type: ignore[no-untyped-def]
+        try:
+            parts = self.engine.stream_snapshot(request.chunk_bytes)
+            for part in parts:
+                if isinstance(part, bytes):
+                    yield pb.SnapshotChunk(data=part)
+                elif isinstance(part, SnapshotInfo):
+                    yield pb.SnapshotChunk(header=_info_pb(part))
+                else:
+                    total, digest = part
+                    log_event(log, "snapshot_streamed", bytes=total)
+                    yield pb.SnapshotChunk(
+                        trailer=pb.SnapshotTrailer(total_bytes=total, sha256=digest)
+                    )
+        except StorageError as exc:
+            context.abort(exc.code, exc.message)
+
+
+def server_options() -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        # Clients ping every 30 s to keep idle connections through proxies; allow it.
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+def format_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class StorageServer:
+    """An engine served over gRPC (and Prometheus), with an orderly stop."""
+
+    def __init__(self, settings: StorageSettings) -> None:
+        self.settings = settings
+        self.metrics = StorageMetrics()
+        self.engine = Engine(
+            settings.storage_path,
+            dimension=settings.vector_dimension,
+            queue_size=settings.storage_queue_size,
+            map_size=settings.storage_map_size,
+            max_content_bytes=settings.storage_max_content_bytes,
+            max_batch=settings.storage_max_batch,
+            max_group=settings.storage_max_group,
+            max_readers=max(126, settings.storage_workers * 2 + 16),
+            access_flush_seconds=settings.storage_access_flush_seconds,
+            hnsw_threshold=settings.vector_hnsw_threshold,
+            metrics=self.metrics,
+        )
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        self.server = grpc.server(
+            ThreadPoolExecutor(settings.storage_workers, thread_name_prefix="storage-rpc"),
+            options=server_options(),
+            maximum_concurrent_rpcs=settings.storage_max_concurrent_rpcs,
+        )
+        pb_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.engine), self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.address = format_address(settings.storage_host, settings.storage_port)
+        self.metrics_server: MetricsServer | None = None
+
+    def start(self) -> None:
+        try:
+            self.server.add_insecure_port(self.address)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen on {self.address}: {exc}") from None
+        if self.settings.metrics_port:
+            self.metrics_server = serve_metrics(
+                self.settings.metrics_port, self.metrics.registry, self.settings.storage_host
+            )
+        self.server.start()
+        for service in ("", SERVICE_NAME):
+            self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self) -> None:
+        """NOT_SERVING, refuse new RPCs, finish running ones, drain and close the store."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(self.settings.storage_grace_seconds).wait()
+        self.engine.close()
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+
+
+def serve(settings: StorageSettings) -> int:
+    """Run until SIGTERM or SIGINT; 0 after an orderly stop, 2 when it cannot start."""
+    logger = configure_logging("storage", settings.log_level)
+    started = time.monotonic()
+    try:
+        server = StorageServer(settings)
+    except StorageError as exc:
+        fail(PROGRAM, exc.message)
+    except Exception as exc:  # lmdb.Error, OSError: one line, not a traceback
+        fail(PROGRAM, f"cannot open the store at {settings.storage_path}: {exc}")
+    try:
+        server.start()
+    except Exception as exc:
+        server.engine.close()
+        fail(PROGRAM, str(exc))
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log_event(logger, "stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stats = server.engine.stats()
+    log_event(
+        logger,
+        "serving",
+        address=server.address,
+        metrics_port=settings.metrics_port,
+        path=str(settings.storage_path),
+        dimension=settings.vector_dimension,
+        concepts=stats.concepts,
+        sequence=stats.sequence,
+        startup_seconds=round(time.monotonic() - started, 3),
+    )
+    while not stop.wait(3600):
+        pass
+    server.stop()
+    log_event(logger, "stopped", sequence=server.engine.sequence)
+    return 0
+
+
+def main() -> int:
+    return serve(load_settings(StorageSettings, PROGRAM))

@@ -1,0 +1,320 @@
+# ruff: noqa
+# fmt: off
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AssociationType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ASSOCIATION_TYPE_SEMANTIC: _ClassVar[AssociationType]
+    ASSOCIATION_TYPE_CAUSAL: _ClassVar[AssociationType]
+    ASSOCIATION_TYPE_TEMPORAL: _ClassVar[AssociationType]
+    ASSOCIATION_TYPE_HIERARCHICAL: _ClassVar[AssociationType]
+    ASSOCIATION_TYPE_COMPOSITIONAL: _ClassVar[AssociationType]
+
+class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DIRECTION_BOTH: _ClassVar[Direction]
+    DIRECTION_OUTGOING: _ClassVar[Direction]
+    DIRECTION_INCOMING: _ClassVar[Direction]
+ASSOCIATION_TYPE_SEMANTIC: AssociationType
+ASSOCIATION_TYPE_CAUSAL: AssociationType
+ASSOCIATION_TYPE_TEMPORAL: AssociationType
+ASSOCIATION_TYPE_HIERARCHICAL: AssociationType
+ASSOCIATION_TYPE_COMPOSITIONAL: AssociationType
+DIRECTION_BOTH: Direction
+DIRECTION_OUTGOING: Direction
+DIRECTION_INCOMING: Direction
+
+class Concept(_message.Message):
+    __slots__ = ("id", "content", "embedding", "strength", "confidence", "created_at", "updated_at", "access_count")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_COUNT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    content: str
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    strength: float
+    confidence: float
+    created_at: float
+    updated_at: float
+    access_count: int
+    def __init__(self, id: _Optional[str] = ..., content: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., strength: _Optional[float] = ..., confidence: _Optional[float] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., access_count: _Optional[int] = ...) -> None: ...
+
+class Edge(_message.Message):
+    __slots__ = ("source_id", "target_id", "type", "confidence", "weight")
+    SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    source_id: str
+    target_id: str
+    type: AssociationType
+    confidence: float
+    weight: float
+    def __init__(self, source_id: _Optional[str] = ..., target_id: _Optional[str] = ..., type: _Optional[_Union[AssociationType, str]] = ..., confidence: _Optional[float] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class LearnConceptRequest(_message.Message):
+    __slots__ = ("concept_id", "content", "embedding", "strength", "confidence")
+    CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    STRENGTH_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    concept_id: str
+    content: str
+    embedding: _containers.RepeatedScalarFieldContainer[float]
+    strength: float
+    confidence: float
+    def __init__(self, concept_id: _Optional[str] = ..., content: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., strength: _Optional[float] = ..., confidence: _Optional[float] = ...) -> None: ...
+
+class LearnConceptResponse(_message.Message):
+    __slots__ = ("concept_id", "sequence")
+    CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    concept_id: str
+    sequence: int
+    def __init__(self, concept_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class LearnAssociationRequest(_message.Message):
+    __slots__ = ("source_id", "target_id", "type", "confidence", "weight")
+    SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    source_id: str
+    target_id: str
+    type: AssociationType
+    confidence: float
+    weight: float
+    def __init__(self, source_id: _Optional[str] = ..., target_id: _Optional[str] = ..., type: _Optional[_Union[AssociationType, str]] = ..., confidence: _Optional[float] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class LearnAssociationResponse(_message.Message):
+    __slots__ = ("sequence",)
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    def __init__(self, sequence: _Optional[int] = ...) -> None: ...
+
+class LearnBatchRequest(_message.Message):
+    __slots__ = ("concepts", "associations")
+    CONCEPTS_FIELD_NUMBER: _ClassVar[int]
+    ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    concepts: _containers.RepeatedCompositeFieldContainer[LearnConceptRequest]
+    associations: _containers.RepeatedCompositeFieldContainer[LearnAssociationRequest]
+    def __init__(self, concepts: _Optional[_Iterable[_Union[LearnConceptRequest, _Mapping]]] = ..., associations: _Optional[_Iterable[_Union[LearnAssociationRequest, _Mapping]]] = ...) -> None: ...
+
+class LearnBatchResponse(_message.Message):
+    __slots__ = ("concept_ids", "associations", "sequence")
+    CONCEPT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    concept_ids: _containers.RepeatedScalarFieldContainer[str]
+    associations: int
+    sequence: int
+    def __init__(self, concept_ids: _Optional[_Iterable[str]] = ..., associations: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class GetConceptRequest(_message.Message):
+    __slots__ = ("concept_id", "skip_embedding")
+    CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
+    SKIP_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    concept_id: str
+    skip_embedding: bool
+    def __init__(self, concept_id: _Optional[str] = ..., skip_embedding: _Optional[bool] = ...) -> None: ...
+
+class GetConceptResponse(_message.Message):
+    __slots__ = ("found", "concept")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    CONCEPT_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    concept: Concept
+    def __init__(self, found: _Optional[bool] = ..., concept: _Optional[_Union[Concept, _Mapping]] = ...) -> None: ...
+
+class GetNeighborsRequest(_message.Message):
+    __slots__ = ("concept_id", "direction", "types", "limit")
+    CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    concept_id: str
+    direction: Direction
+    types: _containers.RepeatedScalarFieldContainer[AssociationType]
+    limit: int
+    def __init__(self, concept_id: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., types: _Optional[_Iterable[_Union[AssociationType, str]]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Neighbor(_message.Message):
+    __slots__ = ("concept_id", "type", "confidence", "weight", "direction")
+    CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    concept_id: str
+    type: AssociationType
+    confidence: float
+    weight: float
+    direction: Direction
+    def __init__(self, concept_id: _Optional[str] = ..., type: _Optional[_Union[AssociationType, str]] = ..., confidence: _Optional[float] = ..., weight: _Optional[float] = ..., direction: _Optional[_Union[Direction, str]] = ...) -> None: ...
+
+class GetNeighborsResponse(_message.Message):
+    __slots__ = ("neighbors",)
+    NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
+    neighbors: _containers.RepeatedCompositeFieldContainer[Neighbor]
+    def __init__(self, neighbors: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ...) -> None: ...
+
+class FindPathRequest(_message.Message):
+    __slots__ = ("start_id", "end_id", "max_depth", "directed")
+    START_ID_FIELD_NUMBER: _ClassVar[int]
+    END_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    DIRECTED_FIELD_NUMBER: _ClassVar[int]
+    start_id: str
+    end_id: str
+    max_depth: int
+    directed: bool
+    def __init__(self, start_id: _Optional[str] = ..., end_id: _Optional[str] = ..., max_depth: _Optional[int] = ..., directed: _Optional[bool] = ...) -> None: ...
+
+class FindPathResponse(_message.Message):
+    __slots__ = ("found", "concepts", "edges")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    CONCEPTS_FIELD_NUMBER: _ClassVar[int]
+    EDGES_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    concepts: _containers.RepeatedCompositeFieldContainer[Concept]
+    edges: _containers.RepeatedCompositeFieldContainer[Edge]
+    def __init__(self, found: _Optional[bool] = ..., concepts: _Optional[_Iterable[_Union[Concept, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
+
+class VectorSearchRequest(_message.Message):
+    __slots__ = ("query_vector", "k", "ef_search")
+    QUERY_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    EF_SEARCH_FIELD_NUMBER: _ClassVar[int]
+    query_vector: _containers.RepeatedScalarFieldContainer[float]
+    k: int
+    ef_search: int
+    def __init__(self, query_vector: _Optional[_Iterable[float]] = ..., k: _Optional[int] = ..., ef_search: _Optional[int] = ...) -> None: ...
+
+class SearchResult(_message.Message):
+    __slots__ = ("concept_id", "similarity")
+    CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    concept_id: str
+    similarity: float
+    def __init__(self, concept_id: _Optional[str] = ..., similarity: _Optional[float] = ...) -> None: ...
+
+class VectorSearchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SearchResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ...) -> None: ...
+
+class GetStatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetStatsResponse(_message.Message):
+    __slots__ = ("concepts", "associations", "vectors", "writes", "batches", "commits", "pending", "store_bytes", "uptime_seconds", "last_snapshot_time", "sequence", "dimension", "rejected")
+    CONCEPTS_FIELD_NUMBER: _ClassVar[int]
+    ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    WRITES_FIELD_NUMBER: _ClassVar[int]
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
+    COMMITS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    STORE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SNAPSHOT_TIME_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    concepts: int
+    associations: int
+    vectors: int
+    writes: int
+    batches: int
+    commits: int
+    pending: int
+    store_bytes: int
+    uptime_seconds: float
+    last_snapshot_time: float
+    sequence: int
+    dimension: int
+    rejected: int
+    def __init__(self, concepts: _Optional[int] = ..., associations: _Optional[int] = ..., vectors: _Optional[int] = ..., writes: _Optional[int] = ..., batches: _Optional[int] = ..., commits: _Optional[int] = ..., pending: _Optional[int] = ..., store_bytes: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., last_snapshot_time: _Optional[float] = ..., sequence: _Optional[int] = ..., dimension: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
+
+class FlushRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class FlushResponse(_message.Message):
+    __slots__ = ("sequence",)
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    def __init__(self, sequence: _Optional[int] = ...) -> None: ...
+
+class SnapshotInfo(_message.Message):
+    __slots__ = ("path", "size_bytes", "sha256", "sequence", "concepts", "associations", "vectors", "created_at")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CONCEPTS_FIELD_NUMBER: _ClassVar[int]
+    ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    size_bytes: int
+    sha256: str
+    sequence: int
+    concepts: int
+    associations: int
+    vectors: int
+    created_at: float
+    def __init__(self, path: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., sequence: _Optional[int] = ..., concepts: _Optional[int] = ..., associations: _Optional[int] = ..., vectors: _Optional[int] = ..., created_at: _Optional[float] = ...) -> None: ...
+
+class SnapshotRequest(_message.Message):
+    __slots__ = ("destination",)
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    destination: str
+    def __init__(self, destination: _Optional[str] = ...) -> None: ...
+
+class SnapshotResponse(_message.Message):
+    __slots__ = ("info",)
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    info: SnapshotInfo
+    def __init__(self, info: _Optional[_Union[SnapshotInfo, _Mapping]] = ...) -> None: ...
+
+class StreamSnapshotRequest(_message.Message):
+    __slots__ = ("chunk_bytes",)
+    CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    chunk_bytes: int
+    def __init__(self, chunk_bytes: _Optional[int] = ...) -> None: ...
+
+class SnapshotChunk(_message.Message):
+    __slots__ = ("header", "data", "trailer")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    TRAILER_FIELD_NUMBER: _ClassVar[int]
+    header: SnapshotInfo
+    data: bytes
+    trailer: SnapshotTrailer
+    def __init__(self, header: _Optional[_Union[SnapshotInfo, _Mapping]] = ..., data: _Optional[bytes] = ..., trailer: _Optional[_Union[SnapshotTrailer, _Mapping]] = ...) -> None: ...
+
+class SnapshotTrailer(_message.Message):
+    __slots__ = ("total_bytes", "sha256")
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    total_bytes: int
+    sha256: str
+    def __init__(self, total_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,164 @@
+"""Helpers of the API tests: real processes on 127.0.0.1 (storage, hybrid, api, redis)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sutra.common.testing import HttpService, free_port, run_http_service
+
+# Generous limits, so that only the tests about rate limits meet one.
+NO_LIMITS = {
+    "SUTRA_RATE_LIMIT_LEARN": "0",
+    "SUTRA_RATE_LIMIT_BATCH": "0",
+    "SUTRA_RATE_LIMIT_SEARCH": "0",
+    "SUTRA_RATE_LIMIT_REASON": "0",
+    "SUTRA_RATE_LIMIT_READ": "0",
+}
+
+
+@contextlib.contextmanager
+def run_hybrid(storage_address: str, log_dir: Path) -> Iterator[HttpService]:
+    port = free_port()
+    env = {
+        "SUTRA_HYBRID_HOST": "127.0.0.1",
+        "SUTRA_HYBRID_PORT": str(port),
+        "SUTRA_STORAGE_SERVER": storage_address,
+    }
+    with run_http_service(
+        "sutra.hybrid", env=env, port=port, log_path=log_dir / "hybrid.log"
+    ) as service:
+        yield service
+
+
+@contextlib.contextmanager
+def run_api(
+    storage_address: str,
+    hybrid_url: str,
+    log_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    ready_path: str = "/ready",
+) -> Iterator[HttpService]:
+    port = free_port()
+    child_env = {
+        "SUTRA_API_HOST": "127.0.0.1",
+        "SUTRA_API_PORT": str(port),
+        "SUTRA_STORAGE_SERVER": storage_address,
+        "SUTRA_HYBRID_URL": hybrid_url,
+        "SUTRA_REDIS_URL": "",
+        **NO_LIMITS,
+        **(env or {}),
+    }
+    log_path = log_dir / f"api-{port}.log"
+    with run_http_service(
+        "sutra.api", env=child_env, port=port, log_path=log_path, ready_path=ready_path
+    ) as service:
+        yield service
+
+
+def dead_url() -> str:
+    """An http URL where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def poll(
+    check: Callable[[], Any], *, timeout: float, interval: float = 0.05, what: str = "condition"
+) -> Any:
+    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        last = check()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s (last: {last!r})")
+        time.sleep(interval)
+
+
+def assert_error(
+    response: httpx.Response,
+    status: int,
+    *,
+    field: str | None = None,
+    dependency: str | None = None,
+    retry_after: bool = False,
+) -> dict[str, Any]:
+    """The response is the one error shape, with the status, and names what is at fault."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert error["status"] == status
+    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert set(error) <= {"status", "code", "message", "field", "dependency"}
+    if field is not None:
+        assert error.get("field") == field, error
+    if dependency is not None:
+        assert dependency in error.get("dependency", "").split(","), error
+        assert dependency in error["message"], error
+    if retry_after:
+        assert re.fullmatch(r"\d+", response.headers.get("retry-after", "")), response.headers
+        assert int(response.headers["retry-after"]) >= 1
+    return error
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of a Prometheus text exposition (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        sample, _, value = line.rpartition(" ")
+        base, _, rest = sample.partition("{")
+        if base != name:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', rest))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(value)
+    return 0.0
+
+
+@contextlib.contextmanager
+def run_redis(log_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A real redis-server on a free port, without persistence."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed (apt-get install redis-server)"
+    port = free_port()
+    log = open(log_dir / f"redis-{port}.log", "ab")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        import redis
+
+        client = redis.Redis(port=port, socket_timeout=1)
+
+        def up() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return process.poll() is not None  # exited: stop polling, fail below
+
+        poll(up, timeout=20, what="redis-server answering PING")
+        assert process.poll() is None, f"redis-server exited with {process.returncode}"
+        client.close()
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+        log.close()
