@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Extras to install: `make test EXTRAS=dev,semantic` adds the real sentence-embedding model.
+EXTRAS ?= dev
 
 .PHONY: help install run check test lint format bench clean
 
@@ -11,7 +13,7 @@ help: ## list the targets
 $(BIN)/sutra: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $@
 
 install: $(BIN)/sutra ## create .venv and install the project with its pinned dependencies

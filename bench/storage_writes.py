@@ -84,6 +84,32 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms"
 
 
+def bare_lmdb_rate(path: Path, count: int, per_txn: int, vector_bytes: int) -> float:
+    """Concepts/s of LMDB alone, fsync per transaction, the server's rows, no Python server.
+
+    Random 16-byte keys, a 130-byte concept record and (if `vector_bytes`) a vector in a
+    second sub-database, `per_txn` concepts per transaction: the ceiling that the storage
+    server's engine (same LMDB flags) cannot pass on this disk, whatever its Python costs.
+    """
+    import lmdb
+
+    env = lmdb.open(str(path), map_size=1 << 32, max_dbs=4, sync=True, metasync=True)
+    try:
+        concepts_db, vectors_db = env.open_db(b"concepts"), env.open_db(b"vectors")
+        record, vector = b"c" * 130, b"v" * vector_bytes
+        started = time.perf_counter()
+        for _ in range(count // per_txn):
+            with env.begin(write=True) as txn:
+                for _ in range(per_txn):
+                    key = os.urandom(16)
+                    txn.put(key, record, db=concepts_db)
+                    if vector_bytes:
+                        txn.put(key, vector, db=vectors_db)
+        return count / (time.perf_counter() - started)
+    finally:
+        env.close()
+
+
 def fsync_latency(path: Path, count: int = 200) -> list[float]:
     samples = []
     with open(path, "wb") as probe:
@@ -395,6 +421,27 @@ def run(quick: bool = False) -> list[Row]:
                 note="the floor of one durable commit",
             )
         )
+        for label, vector_bytes in (("content only", 0), (f"+ {DIM}-d vector", DIM * 4)):
+            for per_txn in (100, 400):
+                # a first pass grows the file, as the server's store had grown by then
+                bare_lmdb_rate(
+                    root / f"bare-{vector_bytes}-{per_txn}", 5_000, per_txn, vector_bytes
+                )
+                value = bare_lmdb_rate(
+                    root / f"bare-{vector_bytes}-{per_txn}",
+                    2_000 * batches // 10,
+                    per_txn,
+                    vector_bytes,
+                )
+                rows.append(
+                    Row(
+                        f"LMDB alone, {per_txn}/txn ({label})",
+                        value,
+                        "concepts/s",
+                        note="in process, no server: the disk's ceiling for these rows, "
+                        "fsync per transaction",
+                    )
+                )
         sqlite.db.close()
     print(
         f"storage_writes: the server committed {stats.writes:,} writes in {stats.commits:,} "

@@ -176,6 +176,19 @@ def test_semantic_search_ranks_the_relevant_fact_first(stack: Stack) -> None:
     assert high["results"] == []
 
 
+@pytest.mark.parametrize("query", ["of the", "a", "The"])
+def test_a_query_of_stop_words_only_finds_nothing_instead_of_failing(
+    stack: Stack, query: str
+) -> None:
+    learn(stack, "Penguins live in Antarctica.")
+    search = stack.http.post("/sutra/search", json={"query": query})
+    assert search.status_code == 200, search.text
+    assert search.json()["results"] == []
+    answer = stack.http.post("/sutra/query", json={"query": query})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["reasoning_paths"] == []
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [

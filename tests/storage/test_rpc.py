@@ -232,6 +232,23 @@ BAD_INPUT: list[tuple[str, Callable[[StorageClient], object], type[StorageError]
         InvalidArgument,
         "got 1",
     ),
+    (
+        "NaN in a batch vector",
+        lambda c: c.learn_batch(
+            [
+                ConceptInput("fine nan", embedding=vector(1)),
+                ConceptInput("bad nan", embedding=np.full(DIMENSION, np.nan)),
+            ]
+        ),
+        InvalidArgument,
+        "NaN or infinite",
+    ),
+    (
+        "infinite query",
+        lambda c: c.vector_search(np.full(DIMENSION, np.inf), k=1),
+        InvalidArgument,
+        "NaN or infinite",
+    ),
 ]
 
 
@@ -293,3 +310,110 @@ def test_metrics_endpoint_serves_storage_metrics(
     }
     assert values["sutra_storage_concepts"] == stats.concepts
     assert values["sutra_storage_sequence"] == stats.sequence
+
+
+def _raw_stub(server: ServerProcess):  # type: ignore[no-untyped-def]
+    import grpc
+
+    from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
+
+    channel = grpc.insecure_channel(server.address)
+    return channel, pb_grpc.StorageServiceStub(channel)
+
+
+def test_vectors_as_repeated_floats_or_packed_bytes(server: ServerProcess) -> None:
+    """Both encodings of a vector are accepted and answered; both at once is refused."""
+    import grpc
+
+    from sutra.storage.v1 import storage_pb2 as pb
+
+    channel, stub = _raw_stub(server)
+    with channel:
+        listed = stub.LearnConcept(
+            pb.LearnConceptRequest(content="listed vector", embedding=vector(21).tolist())
+        )
+        packed = stub.LearnConcept(
+            pb.LearnConceptRequest(
+                content="packed vector", embedding_f32=vector(22).astype("<f4").tobytes()
+            )
+        )
+        for concept_id, expected in ((listed.concept_id, 21), (packed.concept_id, 22)):
+            as_list = stub.GetConcept(pb.GetConceptRequest(concept_id=concept_id))
+            assert not as_list.concept.embedding_f32
+            np.testing.assert_allclose(as_list.concept.embedding, vector(expected), rtol=1e-6)
+            as_bytes = stub.GetConcept(
+                pb.GetConceptRequest(concept_id=concept_id, packed_embedding=True)
+            )
+            assert len(as_bytes.concept.embedding) == 0
+            np.testing.assert_array_equal(
+                np.frombuffer(as_bytes.concept.embedding_f32, dtype="<f4"), vector(expected)
+            )
+        for query in (
+            pb.VectorSearchRequest(query_vector=vector(22).tolist(), k=1),
+            pb.VectorSearchRequest(query_vector_f32=vector(22).astype("<f4").tobytes(), k=1),
+        ):
+            assert stub.VectorSearch(query).results[0].concept_id == packed.concept_id
+
+        refused = [
+            pb.LearnConceptRequest(
+                content="both",
+                embedding=vector(23).tolist(),
+                embedding_f32=vector(23).astype("<f4").tobytes(),
+            ),
+            pb.LearnConceptRequest(content="ragged", embedding_f32=b"\x00" * 7),
+            pb.LearnConceptRequest(
+                content="short", embedding_f32=vector(23, 12).astype("<f4").tobytes()
+            ),
+        ]
+        messages = ["not both", "4 bytes each", f"expected {DIMENSION} dimensions, got 12"]
+        for request, message in zip(refused, messages, strict=True):
+            with pytest.raises(grpc.RpcError) as raised:
+                stub.LearnConcept(request)
+            assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert message in raised.value.details()
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.VectorSearch(
+                pb.VectorSearchRequest(
+                    query_vector=[1.0] * DIMENSION,
+                    query_vector_f32=np.ones(DIMENSION, "<f4").tobytes(),
+                    k=1,
+                )
+            )
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_batch_vectors_are_stored_row_by_row(client: StorageClient) -> None:
+    """A batch's vectors are checked and converted as one block; each concept keeps its own."""
+    members = [ConceptInput(f"block member {i}", embedding=vector(100 + i)) for i in range(20)]
+    members.insert(7, ConceptInput("block member without a vector"))
+    result = client.learn_batch(members)
+    for member, concept_id in zip(members, result.concept_ids, strict=True):
+        concept = client.get_concept(concept_id)
+        assert concept is not None and concept.content == member.content
+        if member.embedding is None:
+            assert concept.embedding is None
+        else:
+            np.testing.assert_array_equal(concept.embedding, member.embedding)
+
+
+def test_relearning_within_a_batch_and_adding_a_vector_later(client: StorageClient) -> None:
+    before = client.stats()
+    first = client.learn_batch(
+        [ConceptInput("twice in one batch"), ConceptInput("TWICE in one batch", confidence=0.5)]
+    )
+    assert first.concept_ids[0] == first.concept_ids[1]
+    concept = client.get_concept(first.concept_ids[0])
+    assert concept is not None
+    assert concept.strength == pytest.approx(1.02)
+    assert concept.embedding is None
+    middle = client.stats()
+    assert (middle.concepts, middle.vectors) == (before.concepts + 1, before.vectors)
+
+    client.learn_concept("twice in one batch", embedding=vector(31))
+    client.learn_concept("twice in one batch", embedding=vector(32))
+    after = client.stats()
+    assert (after.concepts, after.vectors) == (middle.concepts, middle.vectors + 1)
+    concept = client.get_concept(first.concept_ids[0])
+    assert concept is not None and concept.embedding is not None
+    np.testing.assert_array_equal(concept.embedding, vector(32))
+    assert client.vector_search(vector(32), k=1)[0].concept_id == first.concept_ids[0]

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 
 from sutra import __version__
 from sutra.api.gateway import Gateway
@@ -18,7 +16,7 @@ from sutra.api.models import vector_search_request
 from sutra.api.ratelimit import RateLimitMiddleware
 from sutra.api.routes import add_routes
 from sutra.api.settings import ApiSettings
-from sutra.common.http import _HTTP_CODES, error_response, install_error_handlers
+from sutra.common.http import install_error_handlers
 
 DESCRIPTION = """\
 The public REST API of Sutra: teach it facts in plain language, ask it questions, and get
@@ -28,6 +26,13 @@ Every error, whatever the status, has one body: `{"error": {"status", "code", "m
 "field"?, "dependency"?}}`; `field` names the request field at fault, `dependency` the
 service that is unavailable. 429 and 503 carry `Retry-After`.
 """
+
+
+def explain_invalid(field: str, error: dict[str, Any]) -> str | None:
+    """Say the concept id rule in words rather than as a regular expression."""
+    if field == "concept_id" and error.get("type") == "string_pattern_mismatch":
+        return "must be 32 hex characters"
+    return None
 
 
 def create_app(
@@ -53,31 +58,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.gateway = gateway
-    install_error_handlers(app)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # As the shared handler, but keeping the exception's headers: a 405 must say which
-        # methods are allowed (RFC 9110 `Allow`).
-        code = _HTTP_CODES.get(exc.status_code, "error")
-        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        response = error_response(exc.status_code, code, message)
-        response.headers.update(exc.headers or {})
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # As the shared handler, but a path or query parameter is named as clients write it
-        # (`concept_id`, not `path.concept_id`) and the id rule is said in words.
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        loc = [str(p) for p in first.get("loc", ())]
-        if loc and loc[0] in ("body", "path", "query", "header"):
-            loc = loc[1:]
-        field = ".".join(loc) or "body"
-        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-        if field == "concept_id" and first.get("type") == "string_pattern_mismatch":
-            message = "must be 32 hex characters"
-        return error_response(422, "invalid_request", f"{field}: {message}", field=field)
+    install_error_handlers(app, explain_invalid)
 
     add_routes(app, gateway, vector_search_request(settings.vector_dimension))
     # add_middleware wraps: the last added is outermost, so metrics also see 413s and 429s,

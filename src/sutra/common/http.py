@@ -9,6 +9,7 @@ converted here, so no traceback ever reaches a client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -82,12 +83,15 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A validation error's location as a client writes it: `items.1.text`, `concept_id`."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "path", "query", "header"):
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -101,7 +105,20 @@ _HTTP_CODES = {
 }
 
 
-def install_error_handlers(app: FastAPI) -> None:
+Explain = Callable[[str, dict[str, Any]], str | None]
+
+
+def validation_error(exc: RequestValidationError, explain: Explain | None = None) -> JSONResponse:
+    """422 naming the first invalid field; `explain(field, error)` may word the message."""
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    # A body that is not JSON at all is located at ("body", <offset>): name the body.
+    field = field_path(() if first.get("type") == "json_invalid" else first.get("loc", ()))
+    message = (explain and explain(field, first)) or str(first.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    return error_response(422, "invalid_request", f"{field}: {message}", field=field)
+
+
+def install_error_handlers(app: FastAPI, explain: Explain | None = None) -> None:
     """Route every error through the one body shape."""
 
     @app.exception_handler(ServiceError)
@@ -110,18 +127,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        # A body that is not JSON at all is located at ("body", <offset>): name the body.
-        loc = () if first.get("type") == "json_invalid" else tuple(first.get("loc", ()))
-        field = _field_path(loc)
-        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-        return error_response(422, "invalid_request", f"{field}: {message}", field=field)
+        return validation_error(exc, explain)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "error")
+        code = HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message)
+        response = error_response(exc.status_code, code, message)
+        response.headers.update(exc.headers or {})  # e.g. `Allow` on a 405 (RFC 9110)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -12,7 +12,13 @@ import sys
 import time
 from typing import Any
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+# `color_message` is uvicorn's ANSI-coloured copy of the message: noise in a JSON line.
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "color_message",
+}
+# Client libraries that log every request at INFO; their failures still show as WARNING.
+_CHATTY = ("httpx", "httpcore")
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,6 +51,8 @@ def configure_logging(service: str, level: str = "INFO") -> logging.Logger:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return logging.getLogger(f"sutra.{service}")
 
 

@@ -14,6 +14,7 @@ import contextlib
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,34 +22,34 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sutra.storage.testing import free_port
+__all__ = ["HttpService", "ServiceProcess", "free_port", "run_http_service", "wait_http_ready"]
 
-__all__ = ["HttpService", "free_port", "run_http_service", "wait_http_ready"]
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass
-class HttpService:
-    process: subprocess.Popen[bytes]
-    module: str
-    host: str
-    port: int
-    log_path: Path
+class ServiceProcess:
+    """A service started as a child process, with its log file."""
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    process: subprocess.Popen[bytes]
+    log_path: Path
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     def kill(self) -> int:
-        """SIGKILL; returns the exit status."""
+        """SIGKILL: the crash that durability is measured against. Returns the exit status."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
         return self.process.wait()
 
-    def terminate(self, timeout: float = 30.0) -> int:
+    def terminate(self, timeout: float = 60.0) -> int:
         """SIGTERM and wait for the orderly stop; the exit code (0 when it stopped cleanly)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -56,6 +57,17 @@ class HttpService:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@dataclass
+class HttpService(ServiceProcess):
+    module: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
 
 def _status(host: str, port: int, path: str, timeout: float) -> int | None:

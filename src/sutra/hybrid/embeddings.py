@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from sutra.hybrid.text import content_words, stem
+from sutra.storage.client import SearchHit, StorageClient
 
 HASH_FEATURES = 2**18
 PROJECTION_NONZEROS = 4
@@ -252,3 +253,14 @@ class EmbeddingCache:
             self._items.move_to_end(text)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
+
+
+def similar_concepts(storage: StorageClient, vector: np.ndarray, k: int) -> list[SearchHit]:
+    """The stored concepts closest to `vector`; none for a text with no features at all.
+
+    A text of stop words only ("of the") embeds to the zero vector, which has no direction
+    and so no nearest neighbours: the storage server rightly refuses it, so do not ask.
+    """
+    if not vector.any():
+        return []
+    return storage.vector_search(vector, k=k)

@@ -28,6 +28,7 @@ from functools import partial
 
 import numpy as np
 
+from sutra.hybrid.embeddings import similar_concepts
 from sutra.hybrid.extraction import (
     extract,
     is_entity,
@@ -171,7 +172,7 @@ class Learner:
         backlinks: list[tuple[str, str, AssociationType]] = []
         for entity in new_entities:
             name = entity_names[entity]
-            for hit in self.storage.vector_search(by_id[entity], k=BACKLINK_CANDIDATES):
+            for hit in similar_concepts(self.storage, by_id[entity], BACKLINK_CANDIDATES):
                 if hit.concept_id in contents or hit.similarity <= 0:
                     continue
                 concept = self.storage.get_concept(hit.concept_id, embedding=False)

@@ -33,6 +33,7 @@ from functools import partial
 
 import numpy as np
 
+from sutra.hybrid.embeddings import similar_concepts
 from sutra.hybrid.extraction import STOP_WORDS, is_entity, mention_candidates, tokens
 from sutra.storage.client import AssociationType, Concept, Direction, StorageClient
 from sutra.storage.ids import concept_id_for
@@ -148,7 +149,7 @@ class Reasoner:
     def search(self, query: str, top_k: int, threshold: float) -> list[dict[str, object]]:
         vector = self.embed([query])[0]
         hits = sorted(
-            (h for h in self.storage.vector_search(vector, k=top_k) if h.similarity >= threshold),
+            (h for h in similar_concepts(self.storage, vector, top_k) if h.similarity >= threshold),
             key=lambda h: (-h.similarity, h.concept_id),
         )
         read = partial(self.storage.get_concept, embedding=False)
@@ -375,9 +376,8 @@ class _Query:
         question, asked = vectors[0], vectors[-1]
 
         # 2. seeds (similarity x min(strength / 5, 1) x confidence) and candidates
-        similarity = {
-            h.concept_id: h.similarity for h in self.storage.vector_search(question, k=limits.seeds)
-        }
+        hits = similar_concepts(self.storage, question, limits.seeds)
+        similarity = {h.concept_id: h.similarity for h in hits}
         nearest = sorted(similarity, key=lambda c: (-similarity[c], c))[: limits.support]
         self.fetch(nearest)
         seeds: list[tuple[float, str]] = []
@@ -422,6 +422,20 @@ class _Query:
             g.paths.sort(key=lambda p: (-p.confidence, p.ids))
 
         result: dict[str, object] = {"query": self.query, "semantic_support": support}
+        # A learned statement that says what was asked outright beats a path that only
+        # connects related things: reasoning answers must out-score the direct match.
+        direct = self.direct_match(similarity)
+        if groups and groups[0].final < float(direct["confidence"]):  # type: ignore[arg-type]
+            semantic = direct["confidence_breakdown"]["semantic"]  # type: ignore[index]
+            direct["explanation"] = (
+                "The closest learned statement answers the question directly (similarity "
+                f"{semantic:.2f}); it scores above every reasoning path found."
+            )
+            direct["alternatives"] = [
+                {"answer": self.content(g.answer_id), "confidence": _r(g.final)}
+                for g in groups[: limits.alternatives]
+            ]
+            groups = []
         if groups:
             top = groups[0]
             shown = [*top.paths, *(g.paths[0] for g in groups[1:])][: self.max_paths]
@@ -446,7 +460,7 @@ class _Query:
                 explanation=explanation,
             )
         else:
-            result.update(self.direct_match(similarity))
+            result.update(direct)
         result["concepts_accessed"] = len(self.concepts.keys() | self.expanded)
         return result
 

@@ -33,7 +33,7 @@ from sutra.storage.client import (
     concept_from_pb,
     neighbor_from_pb,
     stats_from_pb,
-    vector_to_pb,
+    vector_to_bytes,
 )
 from sutra.storage.errors import StorageError, error_for
 from sutra.storage.v1 import storage_pb2 as pb
@@ -102,7 +102,9 @@ class AsyncStorageClient:
     async def get_concept(
         self, concept_id: str, *, embedding: bool = True, timeout: float | None = None
     ) -> Concept | None:
-        request = pb.GetConceptRequest(concept_id=concept_id, skip_embedding=not embedding)
+        request = pb.GetConceptRequest(
+            concept_id=concept_id, skip_embedding=not embedding, packed_embedding=embedding
+        )
         response = await self._call(
             self._stub.GetConcept, request, idempotent=True, timeout=timeout
         )
@@ -136,7 +138,7 @@ class AsyncStorageClient:
         ef_search: int | None = None,
         timeout: float | None = None,
     ) -> list[SearchHit]:
-        request = pb.VectorSearchRequest(query_vector=vector_to_pb(query), k=k)
+        request = pb.VectorSearchRequest(query_vector_f32=vector_to_bytes(query), k=k)
         if ef_search is not None:
             request.ef_search = ef_search
         response = await self._call(

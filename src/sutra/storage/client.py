@@ -67,6 +67,7 @@ __all__ = [
     "concept_from_pb",
     "neighbor_from_pb",
     "stats_from_pb",
+    "vector_to_bytes",
     "vector_to_pb",
 ]
 
@@ -229,10 +230,18 @@ def vector_to_pb(values: Vector | None) -> list[float]:
     return np.asarray(values, dtype=np.float32).reshape(-1).tolist()
 
 
+def vector_to_bytes(values: Vector | None) -> bytes:
+    """A vector as the protocol's packed fields want it: little-endian float32."""
+    if values is None:
+        return b""
+    return np.ascontiguousarray(values, dtype="<f4").reshape(-1).tobytes()
+
+
 def _concept_request(c: ConceptInput | Mapping[str, Any]) -> pb.LearnConceptRequest:
     if isinstance(c, Mapping):
         c = ConceptInput(**c)
-    request = pb.LearnConceptRequest(content=c.content, embedding=vector_to_pb(c.embedding))
+    # Packed float32: a fraction of the cost of a repeated float field at both ends.
+    request = pb.LearnConceptRequest(content=c.content, embedding_f32=vector_to_bytes(c.embedding))
     if c.concept_id is not None:
         request.concept_id = c.concept_id
     if c.strength is not None:
@@ -256,7 +265,15 @@ def _association_request(a: AssociationInput | Mapping[str, Any]) -> pb.LearnAss
 
 
 def concept_from_pb(message: pb.Concept) -> Concept:
-    embedding = np.asarray(message.embedding, dtype=np.float32) if message.embedding else None
+    """The concept of a message; its vector from `embedding_f32` or `embedding`."""
+    if message.embedding_f32:
+        embedding: np.ndarray | None = np.frombuffer(message.embedding_f32, dtype="<f4").astype(
+            np.float32
+        )
+    elif message.embedding:
+        embedding = np.asarray(message.embedding, dtype=np.float32)
+    else:
+        embedding = None
     return Concept(
         id=message.id,
         content=message.content,
@@ -321,6 +338,7 @@ class StorageClient:
             self.target, options=[*channel_options(), *self.options]
         )
         self._stub = pb_grpc.StorageServiceStub(self._channel)
+        self._health_stub: Any = None
 
     # ------------------------------------------------------------- plumbing
 
@@ -410,7 +428,9 @@ class StorageClient:
     # ----------------------------------------------------------------- reads
 
     def get_concept(self, concept_id: str, *, embedding: bool = True) -> Concept | None:
-        request = pb.GetConceptRequest(concept_id=concept_id, skip_embedding=not embedding)
+        request = pb.GetConceptRequest(
+            concept_id=concept_id, skip_embedding=not embedding, packed_embedding=embedding
+        )
         response = self._call(self._stub.GetConcept, request, idempotent=True)
         return concept_from_pb(response.concept) if response.found else None
 
@@ -452,7 +472,7 @@ class StorageClient:
     def vector_search(
         self, query: Vector, k: int = 10, *, ef_search: int | None = None
     ) -> list[SearchHit]:
-        request = pb.VectorSearchRequest(query_vector=vector_to_pb(query), k=k)
+        request = pb.VectorSearchRequest(query_vector_f32=vector_to_bytes(query), k=k)
         if ef_search is not None:
             request.ef_search = ef_search
         response = self._call(self._stub.VectorSearch, request, idempotent=True)
@@ -465,9 +485,12 @@ class StorageClient:
         """True when the server's grpc.health.v1 service reports SERVING."""
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-        stub = health_pb2_grpc.HealthStub(self._channel)
+        if self._health_stub is None:
+            self._health_stub = health_pb2_grpc.HealthStub(self._channel)
         response = self._call(
-            stub.Check, health_pb2.HealthCheckRequest(service=service), idempotent=True
+            self._health_stub.Check,
+            health_pb2.HealthCheckRequest(service=service),
+            idempotent=True,
         )
         return response.status == health_pb2.HealthCheckResponse.SERVING
 

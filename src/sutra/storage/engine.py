@@ -170,6 +170,13 @@ class _Barrier:
 _STOP = object()
 
 
+def _f32_bytes(vector: np.ndarray) -> np.ndarray | bytes:
+    """The vector as stored (little-endian float32); a contiguous <f4 array as it is."""
+    if vector.dtype == np.dtype("<f4") and vector.flags.c_contiguous:
+        return vector  # LMDB copies from the buffer
+    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
 def _check_fraction(value: float, what: str) -> float:
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise InvalidArgument(f"{what} must be within [0, 1], got {value}")
@@ -202,6 +209,8 @@ class Engine:
         self.max_group = max_group
         self.access_flush_seconds = access_flush_seconds
         self.metrics = metrics or StorageMetrics()
+        self._concept_writes = self.metrics.writes.labels("concept")
+        self._association_writes = self.metrics.writes.labels("association")
         self.started = time.time()
         self.last_snapshot_time = 0.0
         self._rejected = 0
@@ -302,20 +311,31 @@ class Engine:
         embedding: Sequence[float] | np.ndarray | None = None,
         strength: float | None = None,
         confidence: float | None = None,
+        vector_checked: bool = False,
     ) -> ConceptInput:
-        """Check one concept and derive its id; InvalidArgument names what is wrong."""
-        if not content or not content.strip():
+        """Check one concept and derive its id; InvalidArgument names what is wrong.
+
+        ``vector_checked``: the caller already validated ``embedding`` with
+        `check_vectors` (a float32 vector of the right size, finite), so it is taken as is.
+        """
+        if not content or content.isspace():
             raise InvalidArgument("content must not be empty")
-        size = len(content.encode("utf-8"))
-        if size > self.max_content_bytes:
-            raise InvalidArgument(
-                f"content is {size} bytes, larger than the limit of {self.max_content_bytes} bytes"
-            )
+        # UTF-8 takes at most 4 bytes per character: short content needs no encoding here.
+        if len(content) * 4 > self.max_content_bytes:
+            size = len(content.encode("utf-8"))
+            if size > self.max_content_bytes:
+                raise InvalidArgument(
+                    f"content is {size} bytes, larger than the limit of "
+                    f"{self.max_content_bytes} bytes"
+                )
         try:
             raw_id = parse_id(concept_id) if concept_id else parse_id(concept_id_for(content))
         except InvalidId as exc:
             raise InvalidArgument(str(exc)) from None
-        vector = self.check_vector(embedding, "embedding", allow_empty=True)
+        if vector_checked or embedding is None:
+            vector = embedding  # type: ignore[assignment]
+        else:
+            vector = self.check_vector(embedding, "embedding", allow_empty=True)
         if strength is not None and (not math.isfinite(strength) or strength < 0):
             raise InvalidArgument(f"strength must be a finite number >= 0, got {strength}")
         if confidence is not None:
@@ -356,15 +376,37 @@ class Engine:
             if allow_empty:
                 return None
             raise InvalidArgument(f"{what} must not be empty")
-        vector = np.asarray(values, dtype=np.float32).reshape(-1)
+        vector = np.ascontiguousarray(values, dtype="<f4").reshape(-1)
         if vector.shape[0] != self.dimension:
             raise InvalidArgument(
                 f"{what} has the wrong size: expected {self.dimension} dimensions, "
                 f"got {vector.shape[0]}"
             )
-        if not np.all(np.isfinite(vector)):
+        if not np.isfinite(vector).all():
             raise InvalidArgument(f"{what} contains NaN or infinite values")
         return vector
+
+    def check_vectors(
+        self, vectors: Sequence[np.ndarray | None], what: str = "embedding"
+    ) -> list[np.ndarray | None]:
+        """`check_vector` for many vectors at once (one conversion, one finiteness check).
+
+        Each entry is None (no vector) or a one-dimensional array; the result holds None or a
+        row of one contiguous little-endian float32 block, with the messages of
+        `check_vector` for the first bad vector.
+        """
+        present = [v for v in vectors if v is not None and len(v)]
+        if not present:
+            return [None] * len(vectors)
+        dimension = self.dimension
+        for vector in present:
+            if vector.ndim != 1 or vector.shape[0] != dimension:
+                self.check_vector(vector, what)  # raises the precise message
+        block = np.array(present, dtype="<f4")
+        if not np.isfinite(block).all():
+            raise InvalidArgument(f"{what} contains NaN or infinite values")
+        rows = iter(block)
+        return [next(rows) if v is not None and len(v) else None for v in vectors]
 
     # ---------------------------------------------------------------- writes
 
@@ -455,7 +497,10 @@ class Engine:
         concepts_written = associations_written = batches = 0
         try:
             with self.env.begin(write=True) as txn:
-                meta = layout.read_meta(txn, self.dbs.meta)
+                # The writer is the only one to change the counters, and `_counts` holds
+                # what its last commit stored: no need to read them back.
+                before = self._counts
+                meta = dict(before)
                 for item in items:
                     if isinstance(item, _Barrier):
                         outcomes.append(None)
@@ -472,7 +517,7 @@ class Engine:
                 meta["writes"] += concepts_written + associations_written
                 meta["batches"] += batches
                 meta["commits"] += 1
-                layout.write_meta(txn, self.dbs.meta, meta)
+                layout.write_meta(txn, self.dbs.meta, meta, unchanged=before)
         except Exception as exc:
             # Nothing of this group is stored. Retry its writes one by one so that a single
             # write that cannot be stored (say, a batch that fills the map) fails alone.
@@ -508,9 +553,9 @@ class Engine:
         self.metrics.commit_seconds.observe(elapsed)
         self.metrics.commit_size.observe(len(items))
         if concepts_written:
-            self.metrics.writes.labels("concept").inc(concepts_written)
+            self._concept_writes.inc(concepts_written)
         if associations_written:
-            self.metrics.writes.labels("association").inc(associations_written)
+            self._association_writes.inc(associations_written)
         if batches:
             self.metrics.batches.inc(batches)
         for item, outcome in zip(items, outcomes, strict=True):
@@ -528,41 +573,52 @@ class Engine:
     ) -> WriteResult:
         """Apply one write; every check comes before the first change, so a refused write
         leaves the transaction as it found it."""
-        in_write = {c.id for c in write.concepts}
-        for assoc in write.associations:
-            for end, what in ((assoc.source, "source"), (assoc.target, "target")):
-                if end not in in_write and txn.get(end, db=self.dbs.concepts) is None:
-                    raise NotFound(f"{what} concept {format_id(end)} does not exist")
+        concepts_db, vectors_db = self.dbs.concepts, self.dbs.vectors
+        if write.associations:
+            in_write = {c.id for c in write.concepts}
+            for assoc in write.associations:
+                for end, what in ((assoc.source, "source"), (assoc.target, "target")):
+                    if end not in in_write and txn.get(end, db=concepts_db) is None:
+                        raise NotFound(f"{what} concept {format_id(end)} does not exist")
         now = time.time()
+        put = txn.put
+        encode = layout.encode_concept
         for concept in write.concepts:
-            raw = txn.get(concept.id, db=self.dbs.concepts)
-            if raw is None:
-                record = ConceptRecord(
-                    strength=DEFAULT_STRENGTH if concept.strength is None else concept.strength,
-                    confidence=(
-                        DEFAULT_CONFIDENCE if concept.confidence is None else concept.confidence
-                    ),
-                    created_at=now,
-                    updated_at=now,
-                    access_count=0,
-                    flags=0,
-                    content=concept.content,
-                )
+            key, vector = concept.id, concept.embedding
+            # A new concept is one LMDB call: insert unless the id exists (overwrite=False).
+            new = put(
+                key,
+                encode(
+                    DEFAULT_STRENGTH if concept.strength is None else concept.strength,
+                    DEFAULT_CONFIDENCE if concept.confidence is None else concept.confidence,
+                    now,
+                    now,
+                    0,
+                    0 if vector is None else layout.FLAG_HAS_VECTOR,
+                    concept.content,
+                ),
+                db=concepts_db,
+                overwrite=False,
+            )
+            if new:
                 meta["concepts"] += 1
+                if vector is not None:
+                    meta["vectors"] += 1
             else:
-                record = ConceptRecord.decode(raw)
+                record = ConceptRecord.decode(txn.get(key, db=concepts_db))
                 record.strength = min(record.strength * STRENGTHEN, MAX_STRENGTH)
                 if concept.confidence is not None:
                     record.confidence = max(record.confidence, concept.confidence)
                 record.content = concept.content
                 record.updated_at = now
-            if concept.embedding is not None:
-                if not record.has_vector:
-                    meta["vectors"] += 1
-                record.flags |= layout.FLAG_HAS_VECTOR
-                txn.put(concept.id, concept.embedding.astype("<f4").tobytes(), db=self.dbs.vectors)
-                vectors.append((concept.id, concept.embedding))
-            txn.put(concept.id, record.encode(), db=self.dbs.concepts)
+                if vector is not None:
+                    if not record.has_vector:
+                        meta["vectors"] += 1
+                    record.flags |= layout.FLAG_HAS_VECTOR
+                put(key, record.encode(), db=concepts_db)
+            if vector is not None:
+                put(key, _f32_bytes(vector), db=vectors_db)
+                vectors.append((key, vector))
         for assoc in write.associations:
             out_key = edge_key(assoc.source, OUTGOING, assoc.target, assoc.type)
             in_key = edge_key(assoc.target, INCOMING, assoc.source, assoc.type)

@@ -32,6 +32,13 @@ def concept_id_for(content: str) -> str:
 
 def parse_id(value: str, what: str = "concept_id") -> bytes:
     """32 hex characters (any case) -> 16 bytes; anything else is InvalidId."""
+    if type(value) is str and len(value) == 2 * ID_BYTES:  # the common case, without a regex
+        try:
+            raw = bytes.fromhex(value)  # 32 characters give 16 bytes only if all are hex digits
+        except ValueError:
+            raw = b""
+        if len(raw) == ID_BYTES:
+            return raw
     if not isinstance(value, str) or not _HEX.match(value):
         shown = value if isinstance(value, str) and len(value) <= 64 else f"{str(value)[:64]}..."
         raise InvalidId(f"{what} must be 32 hex characters, got {shown!r}")

@@ -47,6 +47,21 @@ _U64 = struct.Struct("<Q")
 FLAG_HAS_VECTOR = 1
 
 
+def encode_concept(
+    strength: float,
+    confidence: float,
+    created_at: float,
+    updated_at: float,
+    access_count: int,
+    flags: int,
+    content: str,
+) -> bytes:
+    """A ``concepts`` value: the fixed header, then the UTF-8 content."""
+    return _CONCEPT.pack(
+        strength, confidence, created_at, updated_at, access_count, flags
+    ) + content.encode("utf-8")
+
+
 @dataclass(slots=True)
 class ConceptRecord:
     strength: float
@@ -58,15 +73,15 @@ class ConceptRecord:
     content: str
 
     def encode(self) -> bytes:
-        head = _CONCEPT.pack(
+        return encode_concept(
             self.strength,
             self.confidence,
             self.created_at,
             self.updated_at,
             self.access_count,
             self.flags,
+            self.content,
         )
-        return head + self.content.encode("utf-8")
 
     @classmethod
     def decode(cls, raw: bytes) -> ConceptRecord:
@@ -130,6 +145,18 @@ def read_meta(txn: lmdb.Transaction, meta_db: object) -> dict[str, int]:
     return {key: unpack_u64(txn.get(key.encode(), db=meta_db)) for key in META_KEYS}
 
 
-def write_meta(txn: lmdb.Transaction, meta_db: object, meta: dict[str, int]) -> None:
-    for key in META_KEYS:
-        txn.put(key.encode(), pack_u64(meta[key]), db=meta_db)
+_META_KEYS_BYTES = tuple((key, key.encode()) for key in META_KEYS)
+
+
+def write_meta(
+    txn: lmdb.Transaction,
+    meta_db: object,
+    meta: dict[str, int],
+    *,
+    unchanged: dict[str, int] | None = None,
+) -> None:
+    """Store the counters; with `unchanged` (what the store holds), only those that differ."""
+    for key, raw_key in _META_KEYS_BYTES:
+        value = meta[key]
+        if unchanged is None or unchanged.get(key) != value:
+            txn.put(raw_key, pack_u64(value), db=meta_db)

