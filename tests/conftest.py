@@ -1,1 +1,1 @@
-"""Suite-wide settings. Each area (manifests, policies, gitops, storage, ...) has its own conftest."""
+"""Suite-wide settings; each area (manifests, storage, api, ...) has its own conftest."""

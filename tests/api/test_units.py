@@ -231,3 +231,15 @@ def test_hybrid_answers_become_the_gateway_errors() -> None:
     assert isinstance(invalid, ServiceError) and invalid.status == 422
     assert invalid.field == "items.0.content" and invalid.message == "items.0.content: too long"
     asyncio.run(client.close())
+
+
+def test_the_not_blank_pattern_agrees_with_the_stores_idea_of_blank() -> None:
+    """The schema's pattern, pydantic's check and the store's `str.strip()` must agree, or the
+    API would refuse what its schema accepts (or pass blank text on to be refused later)."""
+    import re
+
+    from sutra.api.models import NOT_BLANK
+
+    for code in range(0x110000):
+        char = chr(code)
+        assert (re.search(NOT_BLANK, char) is None) == char.isspace(), hex(code)

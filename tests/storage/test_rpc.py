@@ -140,6 +140,10 @@ def test_vector_search_finds_the_nearest(client: StorageClient) -> None:
     assert hits[0].similarity >= hits[1].similarity >= hits[2].similarity
     near = vector(107) + 0.01 * vector(999)
     assert client.vector_search(near, k=1, ef_search=200)[0].concept_id == ids[7]
+    # Length does not matter to cosine similarity, not even subnormal float32 lengths.
+    tiny = (vector(105).astype(np.float64) * 1e-41).astype(np.float32)
+    assert np.any(tiny)
+    assert client.vector_search(tiny, k=1)[0].concept_id == ids[5]
 
 
 def test_stats_and_flush(client: StorageClient) -> None:
@@ -262,6 +266,7 @@ def test_bad_input_gets_a_status_and_the_server_keeps_serving(
     error: type[StorageError],
     message: str,
 ) -> None:
+    client.learn_concept("rain")  # a known concept, for the cases that need one
     before = client.stats()
     with pytest.raises(error) as raised:
         call(client)

@@ -21,10 +21,14 @@ ConceptId = Annotated[
     str,
     Field(pattern=r"^[0-9a-f]{32}$", description="32 lower-case hex characters"),
 ]
-# At least one letter or digit: a fact or question of only spaces, punctuation, underscores or
-# control characters has no words to learn or to look for.
-Text = Annotated[str, Field(min_length=1, max_length=10_000, pattern=r"[^\W_]")]
-Query = Annotated[str, Field(min_length=1, max_length=2_000, pattern=r"[^\W_]")]
+
+
+# Something besides white space: the store refuses blank content. Written as an explicit class
+# of the characters Python counts as white space (str.isspace), not as \S, so that the schema's
+# ECMA-262 regex, pydantic's and the store's check agree on every input.
+NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+Text = Annotated[str, Field(min_length=1, max_length=10_000, pattern=NOT_BLANK)]
+Query = Annotated[str, Field(min_length=1, max_length=2_000, pattern=NOT_BLANK)]
 Source = Annotated[str, Field(max_length=500)]
 
 

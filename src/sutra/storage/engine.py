@@ -833,8 +833,14 @@ class Engine:
             raise InvalidArgument(f"ef_search must be within 1..{MAX_EF}, got {ef_search}")
         vector = self.check_vector(query, "query_vector")
         assert vector is not None
-        if not float(np.linalg.norm(vector)) > 0.0:
+        # Cosine similarity ignores length, so the query is scaled to unit length first, in
+        # float64: a vector of tiny (subnormal) float32 values has a direction too, and its
+        # float32 norm would underflow to zero.
+        exact = vector.astype(np.float64)
+        norm = float(np.linalg.norm(exact))
+        if not norm > 0.0:
             raise InvalidArgument("query_vector must not be all zeros")
+        vector = (exact / norm).astype(np.float32)
         started = time.perf_counter()
         hits = self.index.search(vector, k, ef_search)  # type: ignore[attr-defined]
         self.metrics.search_seconds.observe(time.perf_counter() - started)
