@@ -30,8 +30,9 @@ def test_idempotent_calls_retry_until_the_server_is_up(tmp_path: Path) -> None:
         thread.start()
         try:
             # Retried through the server's startup.
+            assert client.get_concepts(["b" * 32]) == [None]
             assert client.stats().concepts == 0
-            assert ready.is_set()
+            assert ready.wait(30)  # run_server may still have been polling when the call got in
             assert client.learn_concept("retried", concept_id="a" * 32).concept_id == "a" * 32
         finally:
             release.set()

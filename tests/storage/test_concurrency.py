@@ -127,3 +127,63 @@ def test_a_full_queue_answers_resource_exhausted_and_loses_nothing(tmp_path: Pat
                 assert client.get_concept(concept_id_for(name), embedding=False) is None
             # Once the burst is over the server takes writes again.
             client.learn_concept("after the burst")
+
+
+def test_get_concepts_sees_a_concurrent_batch_whole_or_not_at_all(tmp_path: Path) -> None:
+    batches = 120
+    done = threading.Event()
+    violations: list[str] = []
+    seen = {"none": 0, "all": 0}
+    names = [f"snapshot-{b}" for b in range(batches)]
+    ids = [
+        [concept_id_for(c.content) for c in batch_of(name)[0]] for name in names
+    ]  # hub and leaves of each batch
+
+    with run_server(tmp_path / "data") as server:
+
+        def write() -> None:
+            with StorageClient(server.address, timeout=30) as client:
+                for name in names:
+                    client.learn_batch(*batch_of(name))
+            done.set()
+
+        def read() -> None:
+            with StorageClient(server.address, timeout=30) as client:
+                b = 0
+                while not done.is_set() and b < batches:
+                    # Several batches at once, leaves before hubs: one snapshot or it shows.
+                    window = ids[b : b + 3]
+                    asked = [i for batch in window for i in reversed(batch)]
+                    found = client.get_concepts(asked)
+                    start = 0
+                    for batch in window:
+                        part = found[start : start + len(batch)]
+                        start += len(batch)
+                        present = sum(c is not None for c in part)
+                        if present == 0:
+                            seen["none"] += 1
+                        elif present == len(part):
+                            seen["all"] += 1
+                        else:
+                            violations.append(f"{present} of {len(part)} concepts of a batch")
+                    # Batches commit in order: a later batch seen means every earlier one.
+                    flags = [
+                        all(c is not None for c in found[i : i + LEAVES + 1])
+                        for i in range(0, len(found), LEAVES + 1)
+                    ]
+                    if flags != sorted(flags, reverse=True):
+                        violations.append(f"batches seen out of order: {flags}")
+                    if flags[0]:
+                        b += 1
+
+        readers = [threading.Thread(target=read) for _ in range(3)]
+        writer = threading.Thread(target=write)
+        for thread in (*readers, writer):
+            thread.start()
+        for thread in (writer, *readers):
+            thread.join(timeout=120)
+        with StorageClient(server.address) as client:
+            final = client.get_concepts([i for batch in ids for i in batch])
+    assert violations == []
+    assert all(c is not None for c in final)
+    assert seen["all"] > 0 and seen["none"] > 0  # the readers really raced the writer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -422,3 +423,74 @@ def test_relearning_within_a_batch_and_adding_a_vector_later(client: StorageClie
     assert concept is not None and concept.embedding is not None
     np.testing.assert_array_equal(concept.embedding, vector(32))
     assert client.vector_search(vector(32), k=1)[0].concept_id == first.concept_ids[0]
+
+
+def test_get_concepts_reads_many_in_request_order(client: StorageClient) -> None:
+    learned = client.learn_batch(
+        [ConceptInput(f"batch read {i}", embedding=vector(500 + i)) for i in range(5)]
+    )
+    ids = learned.concept_ids
+    unknown = "9" * 32
+    asked = [ids[3], unknown, ids[0], ids[4].upper(), ids[3]]
+    found = client.get_concepts(asked)
+    assert [c.id if c else None for c in found] == [ids[3], None, ids[0], ids[4], ids[3]]
+    assert [c.content if c else None for c in found] == [
+        "batch read 3",
+        None,
+        "batch read 0",
+        "batch read 4",
+        "batch read 3",
+    ]
+    assert all(c.embedding is None for c in found if c)  # no vectors unless asked
+    with_vectors = client.get_concepts([ids[1], ids[2]], embedding=True)
+    for offset, concept in zip((1, 2), with_vectors, strict=True):
+        assert concept is not None and concept.embedding is not None
+        np.testing.assert_allclose(concept.embedding, vector(500 + offset), rtol=1e-6)
+    # The same record as GetConcept reads; every read is counted, repeats included.
+    single = client.get_concept(ids[3], embedding=False)
+    assert single is not None and found[4] is not None
+    assert (single.strength, single.confidence, single.created_at) == (
+        found[4].strength,
+        found[4].confidence,
+        found[4].created_at,
+    )
+    assert found[0].access_count == 1 and found[4].access_count == 2  # type: ignore[union-attr]
+    assert single.access_count == 3
+    assert client.get_concepts([]) == []
+    assert client.get_concepts([unknown]) == [None]
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (["a" * 32, "not-hex"], "concept_ids[1] must be 32 hex characters, got 'not-hex'"),
+        (["a" * 31], "concept_ids[0] must be 32 hex characters"),
+        (["a" * 32] * 1_001, "1001 ids, more than the limit of 1000"),
+    ],
+    ids=["malformed", "short", "over the limit"],
+)
+def test_get_concepts_refuses_bad_requests(
+    client: StorageClient, ids: list[str], message: str
+) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        client.get_concepts(ids)
+    assert message in raised.value.message, raised.value.message
+    assert len(client.get_concepts(["a" * 32] * 1_000)) == 1_000  # the limit itself is fine
+
+
+def test_async_client_get_concepts(server: ServerProcess, client: StorageClient) -> None:
+    from sutra.storage.aio import AsyncStorageClient
+
+    known = client.learn_concept("async batch read", embedding=vector(77)).concept_id
+
+    async def read() -> list:
+        async with AsyncStorageClient(server.address, timeout=10) as aio:
+            found = await aio.get_concepts([known, "8" * 32], embedding=True)
+            with pytest.raises(InvalidArgument, match="concept_ids\\[0\\]"):
+                await aio.get_concepts(["xyz"])
+            return found
+
+    found = asyncio.run(read())
+    assert found[1] is None
+    assert found[0] is not None and found[0].content == "async batch read"
+    np.testing.assert_allclose(found[0].embedding, vector(77), rtol=1e-6)  # type: ignore[arg-type]

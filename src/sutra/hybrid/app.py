@@ -2,8 +2,9 @@
 
 Storage calls use the shared blocking `StorageClient` (its deadlines, retries of
 idempotent reads and error mapping) and run in a bounded thread pool: one hop off the
-event loop per request, inside which a query makes its dozens of short storage calls
-sequentially. That keeps one client and one error model for every service, and the loop
+event loop per request, inside which a query makes its handful of storage calls (the
+concepts of each step in one GetConcepts, the neighbour reads of a search level side by
+side). That keeps one client and one error model for every service, and the loop
 free for other requests, without a second async gRPC client to keep in step with it.
 Embedding happens in the micro-batching worker (`batching`), called from those threads.
 """

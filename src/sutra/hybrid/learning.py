@@ -28,7 +28,7 @@ from functools import partial
 
 import numpy as np
 
-from sutra.hybrid.embeddings import similar_concepts
+from sutra.hybrid.embeddings import read_concepts, similar_concepts
 from sutra.hybrid.extraction import (
     extract,
     is_entity,
@@ -93,13 +93,14 @@ class Learner:
     def __init__(self, storage: StorageClient, embed: Embed, pool: Executor) -> None:
         self.storage = storage
         self.embed = embed
-        self.pool = pool  # for existence checks, which are independent reads
+        self.pool = pool  # for independent reads that go out together
 
     def _check(self, ids: Sequence[str], known: dict[str, bool]) -> None:
-        """Record in `known` whether each id of `ids` is stored, reading them concurrently."""
+        """Record in `known` whether each id of `ids` is stored (one GetConcepts call)."""
         missing = list(dict.fromkeys(i for i in ids if i not in known))
-        read = partial(self.storage.get_concept, embedding=False)
-        for concept_id, concept in zip(missing, self.pool.map(read, missing), strict=True):
+        for concept_id, concept in zip(
+            missing, read_concepts(self.storage, self.pool, missing), strict=True
+        ):
             known[concept_id] = concept is not None
 
     def learn(self, items: Sequence[LearnItem]) -> list[LearnResult]:
@@ -168,14 +169,28 @@ class Learner:
         by_id = dict(zip(contents, vectors, strict=True))
 
         # 4. Back-links: earlier statements that name an entity new to the store.
+        # The searches go out concurrently, then one GetConcepts reads every candidate.
         new_entities = [e for e in entity_names if not known.get(e, False)][:BACKLINK_ENTITIES]
+        search = partial(similar_concepts, self.storage, k=BACKLINK_CANDIDATES)
+        found = list(self.pool.map(search, [by_id[e] for e in new_entities]))
+        candidates = list(
+            dict.fromkeys(
+                hit.concept_id
+                for hits in found
+                for hit in hits
+                if hit.concept_id not in contents and hit.similarity > 0
+            )
+        )
+        stored = dict(
+            zip(candidates, read_concepts(self.storage, self.pool, candidates), strict=True)
+        )
         backlinks: list[tuple[str, str, AssociationType]] = []
-        for entity in new_entities:
+        for entity, hits in zip(new_entities, found, strict=True):
             name = entity_names[entity]
-            for hit in similar_concepts(self.storage, by_id[entity], BACKLINK_CANDIDATES):
+            for hit in hits:
                 if hit.concept_id in contents or hit.similarity <= 0:
                     continue
-                concept = self.storage.get_concept(hit.concept_id, embedding=False)
+                concept = stored[hit.concept_id]
                 if concept is None or is_entity(concept.content):
                     continue
                 if mentions(concept.content, name):

@@ -29,11 +29,10 @@ import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
-from sutra.hybrid.embeddings import similar_concepts
+from sutra.hybrid.embeddings import read_concepts, similar_concepts
 from sutra.hybrid.extraction import STOP_WORDS, is_entity, mention_candidates, tokens
 from sutra.storage.client import AssociationType, Concept, Direction, StorageClient
 from sutra.storage.ids import concept_id_for
@@ -152,8 +151,7 @@ class Reasoner:
             (h for h in similar_concepts(self.storage, vector, top_k) if h.similarity >= threshold),
             key=lambda h: (-h.similarity, h.concept_id),
         )
-        read = partial(self.storage.get_concept, embedding=False)
-        concepts = list(self.pool.map(read, [h.concept_id for h in hits]))
+        concepts = read_concepts(self.storage, self.pool, [h.concept_id for h in hits])
         return [
             {"concept_id": h.concept_id, "content": c.content, "similarity": _r(h.similarity)}
             for h, c in zip(hits, concepts, strict=True)
@@ -177,9 +175,10 @@ class Reasoner:
 class _Query:
     """The state of one query: concepts read so far, the search, the scoring.
 
-    Independent storage reads (the phrases of the question, the seeds, one BFS level, the
-    answers to score) go out together through the reasoner's read pool, so a query costs
-    a handful of round trips rather than one per concept.
+    Independent storage reads go out together, so a query costs a handful of round trips
+    rather than one per concept: the concepts of each step (the phrases of the question,
+    the seeds, the answers to score, the concepts of the paths) are one GetConcepts call,
+    and the neighbour reads of one BFS level go out concurrently through the read pool.
     """
 
     def __init__(
@@ -204,15 +203,11 @@ class _Query:
         self.expanded: set[str] = set()
 
     def fetch(self, ids: Sequence[str]) -> None:
-        """Read every concept of `ids` not read yet, concurrently."""
+        """Read every concept of `ids` not read yet, with their vectors, in one round trip."""
         missing = list(dict.fromkeys(i for i in ids if i not in self.concepts))
-        if len(missing) == 1:
-            self.concepts[missing[0]] = self.storage.get_concept(missing[0])
-        elif missing:
-            for concept_id, concept in zip(
-                missing, self.pool.map(self.storage.get_concept, missing), strict=True
-            ):
-                self.concepts[concept_id] = concept
+        if missing:
+            found = read_concepts(self.storage, self.pool, missing, embedding=True)
+            self.concepts.update(zip(missing, found, strict=True))
 
     def concept(self, concept_id: str) -> Concept | None:
         self.fetch([concept_id])

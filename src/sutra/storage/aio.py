@@ -31,6 +31,7 @@ from sutra.storage.client import (
     Vector,
     channel_options,
     concept_from_pb,
+    concepts_from_pb,
     neighbor_from_pb,
     stats_from_pb,
     vector_to_bytes,
@@ -109,6 +110,22 @@ class AsyncStorageClient:
             self._stub.GetConcept, request, idempotent=True, timeout=timeout
         )
         return concept_from_pb(response.concept) if response.found else None
+
+    async def get_concepts(
+        self,
+        concept_ids: Sequence[str],
+        *,
+        embedding: bool = False,
+        timeout: float | None = None,
+    ) -> list[Concept | None]:
+        """The concepts of `concept_ids` (None for an unknown id), in order, in one round trip."""
+        if not concept_ids:
+            return []
+        request = pb.GetConceptsRequest(concept_ids=concept_ids, embedding=embedding)
+        response = await self._call(
+            self._stub.GetConcepts, request, idempotent=True, timeout=timeout
+        )
+        return concepts_from_pb(response)
 
     async def get_neighbors(
         self,

@@ -6,7 +6,7 @@ carry the server's message.
 
 Retries. Only calls that are safe to repeat are retried, with exponential backoff and
 jitter, and only on UNAVAILABLE (the server was not reached or is restarting):
-GetConcept, GetNeighbors, FindPath, VectorSearch, GetStats and Flush (reads and a
+GetConcept, GetConcepts, GetNeighbors, FindPath, VectorSearch, GetStats and Flush (reads and a
 barrier); LearnAssociation (an upsert: it keeps the larger confidence and sets the
 weight, so applying it twice is applying it once); and LearnConcept with an explicit
 concept id (an upsert of the same record; a repeat may strengthen the concept one more
@@ -41,6 +41,7 @@ from sutra.storage.v1 import storage_pb2 as pb
 from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
 
 __all__ = [
+    "MAX_GET_CONCEPTS",
     "AssociationInput",
     "AssociationType",
     "BatchResult",
@@ -65,6 +66,7 @@ __all__ = [
     "Vector",
     "channel_options",
     "concept_from_pb",
+    "concepts_from_pb",
     "neighbor_from_pb",
     "stats_from_pb",
     "vector_to_bytes",
@@ -72,6 +74,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+MAX_GET_CONCEPTS = 1_000  # ids per GetConcepts request (the server's limit)
 Vector = Sequence[float] | np.ndarray
 
 
@@ -286,6 +289,10 @@ def concept_from_pb(message: pb.Concept) -> Concept:
     )
 
 
+def concepts_from_pb(response: pb.GetConceptsResponse) -> list[Concept | None]:
+    return [concept_from_pb(r.concept) if r.found else None for r in response.results]
+
+
 def neighbor_from_pb(n: pb.Neighbor) -> Neighbor:
     return Neighbor(
         n.concept_id, AssociationType(n.type), n.confidence, n.weight, Direction(n.direction)
@@ -433,6 +440,18 @@ class StorageClient:
         )
         response = self._call(self._stub.GetConcept, request, idempotent=True)
         return concept_from_pb(response.concept) if response.found else None
+
+    def get_concepts(
+        self, concept_ids: Sequence[str], *, embedding: bool = False
+    ) -> list[Concept | None]:
+        """The concepts of `concept_ids` (None for an unknown id), in order, in one round trip.
+
+        All are read from one consistent snapshot of the store; at most MAX_GET_CONCEPTS ids.
+        """
+        if not concept_ids:
+            return []
+        request = pb.GetConceptsRequest(concept_ids=concept_ids, embedding=embedding)
+        return concepts_from_pb(self._call(self._stub.GetConcepts, request, idempotent=True))
 
     def get_neighbors(
         self,

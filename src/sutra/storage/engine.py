@@ -75,6 +75,7 @@ DEFAULT_PATH_DEPTH = 6
 MAX_PATH_DEPTH = 32
 MAX_PATH_VISITED = 200_000
 MAX_K = 10_000
+MAX_GET_CONCEPTS = 1_000
 MAX_EF = 100_000
 SNAPSHOT_CHUNK = 1 << 20
 MAX_SNAPSHOT_CHUNK = 4 << 20
@@ -686,6 +687,35 @@ class Engine:
             with self._access_lock:
                 self._access[raw_id] = self._access.get(raw_id, 0) + 1
         return concept
+
+    def get_concepts(
+        self, concept_ids: Sequence[str], *, embedding: bool = False
+    ) -> list[Concept | None]:
+        """Each concept of `concept_ids` (None when unknown), in order, from ONE read transaction.
+
+        Every id is checked before anything is read; each concept found counts as read once
+        per time it is asked for, as `get_concept` counts it.
+        """
+        if len(concept_ids) > MAX_GET_CONCEPTS:
+            raise InvalidArgument(
+                f"concept_ids holds {len(concept_ids)} ids, more than the limit of "
+                f"{MAX_GET_CONCEPTS} per request"
+            )
+        raw_ids = [self._parse(cid, f"concept_ids[{i}]") for i, cid in enumerate(concept_ids)]
+        asked: dict[bytes, int] = {}  # reads of each id in this request so far
+        found: list[Concept | None] = []
+        with self.env.begin() as txn:
+            for raw_id in raw_ids:
+                extra = asked.get(raw_id, 0) + 1
+                concept = self._concept(txn, raw_id, embedding=embedding, extra_access=extra)
+                if concept is not None:
+                    asked[raw_id] = extra
+                found.append(concept)
+        if asked:
+            with self._access_lock:
+                for raw_id, count in asked.items():
+                    self._access[raw_id] = self._access.get(raw_id, 0) + count
+        return found
 
     def _edges_of(
         self, txn: lmdb.Transaction, node: bytes, direction: int = 0

@@ -170,6 +170,19 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
         )
 
     @_status
+    def GetConcepts(self, request, context):  # type: ignore[no-untyped-def]
+        concepts = self.engine.get_concepts(request.concept_ids, embedding=request.embedding)
+        missing = pb.GetConceptResponse(found=False)
+        return pb.GetConceptsResponse(
+            results=[
+                missing
+                if concept is None
+                else pb.GetConceptResponse(found=True, concept=_concept_pb(concept, packed=True))
+                for concept in concepts
+            ]
+        )
+
+    @_status
     def GetNeighbors(self, request, context):  # type: ignore[no-untyped-def]
         neighbors = self.engine.neighbors(
             request.concept_id,

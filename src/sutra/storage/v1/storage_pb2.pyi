@@ -147,6 +147,20 @@ class GetConceptResponse(_message.Message):
     concept: Concept
     def __init__(self, found: _Optional[bool] = ..., concept: _Optional[_Union[Concept, _Mapping]] = ...) -> None: ...
 
+class GetConceptsRequest(_message.Message):
+    __slots__ = ("concept_ids", "embedding")
+    CONCEPT_IDS_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    concept_ids: _containers.RepeatedScalarFieldContainer[str]
+    embedding: bool
+    def __init__(self, concept_ids: _Optional[_Iterable[str]] = ..., embedding: _Optional[bool] = ...) -> None: ...
+
+class GetConceptsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[GetConceptResponse]
+    def __init__(self, results: _Optional[_Iterable[_Union[GetConceptResponse, _Mapping]]] = ...) -> None: ...
+
 class GetNeighborsRequest(_message.Message):
     __slots__ = ("concept_id", "direction", "types", "limit")
     CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -54,6 +54,11 @@ class StorageServiceStub:
                 request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptRequest.SerializeToString,
                 response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptResponse.FromString,
                 _registered_method=True)
+        self.GetConcepts = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/GetConcepts',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptsRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptsResponse.FromString,
+                _registered_method=True)
         self.GetNeighbors = channel.unary_unary(
                 '/sutra.storage.v1.StorageService/GetNeighbors',
                 request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetNeighborsRequest.SerializeToString,
@@ -117,6 +122,13 @@ class StorageServiceServicer:
 
     def GetConcept(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConcepts(self, request, context):
+        """Many concepts in one call, read from one consistent snapshot of the store.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -190,6 +202,11 @@ def add_StorageServiceServicer_to_server(servicer, server):
                     servicer.GetConcept,
                     request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptRequest.FromString,
                     response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptResponse.SerializeToString,
+            ),
+            'GetConcepts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConcepts,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptsRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptsResponse.SerializeToString,
             ),
             'GetNeighbors': grpc.unary_unary_rpc_method_handler(
                     servicer.GetNeighbors,
@@ -335,6 +352,33 @@ class StorageService:
             '/sutra.storage.v1.StorageService/GetConcept',
             sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptRequest.SerializeToString,
             sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConcepts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/GetConcepts',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptsRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.GetConceptsResponse.FromString,
             options,
             channel_credentials,
             insecure,
