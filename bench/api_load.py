@@ -159,7 +159,7 @@ def bare_app(log_dir: Path) -> Iterator[HttpService]:
     )
     try:
         wait_http_ready("127.0.0.1", port, "/health", 30, process)
-        yield HttpService(process, "bare", "127.0.0.1", port, log_dir / "bare.log")
+        yield HttpService(process=process, log_path=log_dir / "bare.log", module="bare", port=port)
     finally:
         process.terminate()
         process.wait(timeout=30)
