@@ -37,6 +37,7 @@ from sutra.storage.errors import (
     Unavailable,
     error_for,
 )
+from sutra.storage.model import AssociationType, Concept, Edge, Stats
 from sutra.storage.v1 import storage_pb2 as pb
 from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
 
@@ -78,30 +79,10 @@ MAX_GET_CONCEPTS = 1_000  # ids per GetConcepts request (the server's limit)
 Vector = Sequence[float] | np.ndarray
 
 
-class AssociationType(IntEnum):
-    SEMANTIC = 0
-    CAUSAL = 1
-    TEMPORAL = 2
-    HIERARCHICAL = 3
-    COMPOSITIONAL = 4
-
-
 class Direction(IntEnum):
     BOTH = 0
     OUTGOING = 1
     INCOMING = 2
-
-
-@dataclass(frozen=True)
-class Concept:
-    id: str
-    content: str
-    embedding: np.ndarray | None
-    strength: float
-    confidence: float
-    created_at: float
-    updated_at: float
-    access_count: int
 
 
 @dataclass(frozen=True)
@@ -111,15 +92,6 @@ class Neighbor:
     confidence: float
     weight: float
     direction: Direction
-
-
-@dataclass(frozen=True)
-class Edge:
-    source_id: str
-    target_id: str
-    type: AssociationType
-    confidence: float
-    weight: float
 
 
 @dataclass(frozen=True)
@@ -136,23 +108,6 @@ class Path:
 class SearchHit:
     concept_id: str
     similarity: float
-
-
-@dataclass(frozen=True)
-class Stats:
-    concepts: int
-    associations: int
-    vectors: int
-    writes: int
-    batches: int
-    commits: int
-    pending: int
-    store_bytes: int
-    uptime_seconds: float
-    last_snapshot_time: float
-    sequence: int
-    dimension: int
-    rejected: int
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ from sutra.storage.errors import (
 from sutra.storage.ids import InvalidId, concept_id_for, format_id, parse_id
 from sutra.storage.layout import INCOMING, OUTGOING, ConceptRecord, EdgeRecord, edge_key
 from sutra.storage.metrics import StorageMetrics
+from sutra.storage.model import Concept, Edge, Stats
 from sutra.storage.snapshots import SnapshotError, SnapshotInfo, SnapshotWriter
 
 log = logging.getLogger("sutra.storage.engine")
@@ -109,50 +110,12 @@ class WriteResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Concept:
-    id: str
-    content: str
-    embedding: np.ndarray | None
-    strength: float
-    confidence: float
-    created_at: float
-    updated_at: float
-    access_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Edge:
-    source_id: str
-    target_id: str
-    type: int
-    confidence: float
-    weight: float
-
-
-@dataclass(frozen=True, slots=True)
 class Neighbor:
     concept_id: str
     type: int
     confidence: float
     weight: float
     direction: int  # layout.OUTGOING or layout.INCOMING
-
-
-@dataclass(frozen=True, slots=True)
-class Stats:
-    concepts: int
-    associations: int
-    vectors: int
-    writes: int
-    batches: int
-    commits: int
-    pending: int
-    store_bytes: int
-    uptime_seconds: float
-    last_snapshot_time: float
-    sequence: int
-    dimension: int
-    rejected: int
 
 
 @dataclass(slots=True)

@@ -1,0 +1,58 @@
+"""The store's data model as its callers see it: plain values, no LMDB, no gRPC.
+
+The engine returns these and the clients rebuild them from the wire, so a concept read in
+process and one read through `StorageClient` are the same type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+
+class AssociationType(IntEnum):
+    SEMANTIC = 0
+    CAUSAL = 1
+    TEMPORAL = 2
+    HIERARCHICAL = 3
+    COMPOSITIONAL = 4
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    content: str
+    embedding: np.ndarray | None
+    strength: float
+    confidence: float
+    created_at: float
+    updated_at: float
+    access_count: int
+
+
+@dataclass(frozen=True)
+class Edge:
+    source_id: str
+    target_id: str
+    type: AssociationType
+    confidence: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class Stats:
+    concepts: int
+    associations: int
+    vectors: int
+    writes: int
+    batches: int
+    commits: int
+    pending: int
+    store_bytes: int
+    uptime_seconds: float
+    last_snapshot_time: float
+    sequence: int
+    dimension: int
+    rejected: int
