@@ -84,8 +84,21 @@ def stack(tmp_path: Path):
         yield process, env, lines, data_dir
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            process.terminate()
+            try:
+                process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        wait_until_gone(str(data_dir))
+
+
+def wait_until_gone(marker: str, timeout: float = 15.0) -> list[int]:
+    """Poll until no process carries `marker`; the PIDs still there when time ran out."""
+    deadline = time.monotonic() + timeout
+    while (left := processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
 
 
 def test_up_serves_every_installed_service_and_stops_cleanly(stack):
@@ -104,10 +117,7 @@ def test_up_serves_every_installed_service_and_stops_cleanly(stack):
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=90) == 0
-    deadline = time.monotonic() + 10
-    while processes_with(str(data_dir)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_with(str(data_dir)) == []
+    assert wait_until_gone(str(data_dir)) == []
     for service in services:
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -129,6 +139,15 @@ def test_up_loads_the_demo_and_answers_through_the_api(stack):
     assert "oxygen" in body["answer"].lower()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=90) == 0
+
+
+def test_the_services_stop_even_when_up_is_killed(stack):
+    """SIGKILL gives `sutra up` no chance to stop its children: the kernel must (Linux)."""
+    process, _, _, data_dir = stack
+    assert processes_with(str(data_dir))
+    process.kill()
+    process.wait()
+    assert wait_until_gone(str(data_dir)) == []
 
 
 def test_a_port_in_use_is_one_line_naming_the_port(tmp_path: Path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +33,17 @@ READY_TIMEOUT_SECONDS = 120.0
 
 class StackError(RuntimeError):
     """The stack cannot start; the message is one line for the user."""
+
+
+def orphan_guard() -> list[str]:
+    """A command prefix that stops a child when `sutra up` itself dies without cleaning up.
+
+    The children run in their own session (so a terminal's Ctrl-C reaches `sutra up` alone),
+    which also means nothing stops them if `sutra up` is killed with SIGKILL. On Linux,
+    util-linux's `setpriv --pdeathsig TERM` asks the kernel to send them SIGTERM then.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -88,7 +100,7 @@ class Stack:
 
     def start(self, service: Service) -> Running:
         process = subprocess.Popen(
-            [sys.executable, "-u", "-m", service.module],
+            [*orphan_guard(), sys.executable, "-u", "-m", service.module],
             env=self.environ,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
