@@ -1,7 +1,8 @@
 """The `sutra` command: one entry point whose subcommands live with the code they drive.
 
 Each command group module exposes ``register(subparsers)``; its handlers take the parsed
-arguments and return the process exit code (0 ok, 1 findings, 2 usage or tool error).
+arguments and return the process exit code (0 ok, 1 findings). A handler signals a usage or
+tool error by raising: `main` turns any exception into one line and exit code 2.
 Heavy imports stay inside the handlers so that ``sutra --help`` is instant.
 """
 
@@ -49,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sutra: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # last resort: one line, never a traceback
+    except Exception as exc:  # every command's errors: one line, never a traceback
         print(f"sutra {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

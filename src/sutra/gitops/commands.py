@@ -1,6 +1,7 @@
 """`sutra check` and `sutra render`: the manifest gate and its renderer on the command line.
 
-Exit codes: 0 clean, 1 violations found, 2 usage or tool error (one line on stderr).
+Exit codes: 0 clean, 1 violations found, 2 usage or tool error (one line on stderr, printed
+by `sutra.cli` for any error a handler raises).
 """
 
 from __future__ import annotations
@@ -47,27 +48,11 @@ def register(subparsers: Any) -> None:
     render.set_defaults(func=run_render)
 
 
-def _tool_error(command: str, exc: BaseException) -> int:
-    print(f"sutra {command}: error: {exc}", file=sys.stderr)
-    return 2
-
-
 def run_check(args: argparse.Namespace) -> int:
-    from sutra.gitops import check, render, validate
-    from sutra.gitops.paths import RepositoryNotFound
-    from sutra.gitops.policy import PolicyError
+    from sutra.gitops import check
 
     tiers = list(dict.fromkeys(args.tiers)) or list(TIERS)
-    try:
-        reports = check.check(tiers, args.kube_versions)
-    except (
-        render.RenderError,
-        render.UnknownTier,
-        validate.ValidationSetupError,
-        PolicyError,
-        RepositoryNotFound,
-    ) as exc:
-        return _tool_error("check", exc)
+    reports = check.check(tiers, args.kube_versions)
     for report in reports:
         if not args.quiet:
             print("\n".join(check.summary(report)))
@@ -80,14 +65,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_render(args: argparse.Namespace) -> int:
     from sutra.gitops import render
-    from sutra.gitops.paths import RepositoryNotFound, repo_root
+    from sutra.gitops.paths import repo_root
 
-    try:
-        if args.tier == "argocd":
-            text = render.kustomize(repo_root() / "argocd")
-        else:
-            text = render.render_text(args.tier)
-    except (render.RenderError, render.UnknownTier, RepositoryNotFound) as exc:
-        return _tool_error("render", exc)
+    if args.tier == "argocd":
+        text = render.kustomize(repo_root() / "argocd")
+    else:
+        text = render.render_text(args.tier)
     sys.stdout.write(text)
     return 0

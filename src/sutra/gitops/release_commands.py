@@ -1,7 +1,7 @@
 """`sutra promote` and `sutra diff`: moving a release between tiers and reviewing what it does.
 
 Exit codes: 0 done (or nothing to do), 1 the gate found violations, 2 refused or tool error
-(one line on stderr).
+(one line on stderr, printed by `sutra.cli` for any error a handler raises).
 """
 
 from __future__ import annotations
@@ -74,52 +74,32 @@ def register(subparsers: Any) -> None:
     diff.set_defaults(func=run_diff)
 
 
-def _refuse(command: str, exc: BaseException) -> int:
-    print(f"sutra {command}: error: {exc}", file=sys.stderr)
-    return 2
-
-
 def run_promote(args: argparse.Namespace) -> int:
     import difflib
 
-    from sutra.gitops import check, git, promote, render, validate
-    from sutra.gitops.images import PinError
-    from sutra.gitops.paths import RepositoryNotFound, repo_root
-    from sutra.gitops.policy import PolicyError
+    from sutra.gitops import check, git, promote
+    from sutra.gitops.paths import repo_root
 
-    errors = (
-        promote.PromotionRefused,
-        PolicyError,
-        PinError,
-        git.GitError,
-        RepositoryNotFound,
-        render.RenderError,
-        validate.ValidationSetupError,
-        OSError,
-    )
-    try:
-        root = repo_root()
-        plan = promote.plan(root, args.source, args.target, force=args.force)
-        if not plan.changes:
-            print(f"nothing to promote: {args.target} already pins what {args.source} pins")
-            return 0
-        for change in plan.changes:
-            print(change.describe(plan.target))
-        if args.dry_run:
-            relative = str(plan.path.relative_to(root))
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    plan.old_text.splitlines(keepends=True),
-                    plan.new_text.splitlines(keepends=True),
-                    fromfile=f"a/{relative}",
-                    tofile=f"b/{relative}",
-                )
+    root = repo_root()
+    plan = promote.plan(root, args.source, args.target, force=args.force)
+    if not plan.changes:
+        print(f"nothing to promote: {args.target} already pins what {args.source} pins")
+        return 0
+    for change in plan.changes:
+        print(change.describe(plan.target))
+    if args.dry_run:
+        relative = str(plan.path.relative_to(root))
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                plan.old_text.splitlines(keepends=True),
+                plan.new_text.splitlines(keepends=True),
+                fromfile=f"a/{relative}",
+                tofile=f"b/{relative}",
             )
-            print("dry run: nothing written")
-            return 0
-        violations = promote.apply(root, plan, check.gate)
-    except errors as exc:
-        return _refuse("promote", exc)
+        )
+        print("dry run: nothing written")
+        return 0
+    violations = promote.apply(root, plan, check.gate)
     if violations:
         print(f"promotion {args.source} -> {args.target} refused by the gate; nothing changed:")
         print("\n".join(violations))
@@ -147,35 +127,29 @@ def parse_pin_argument(text: str) -> tuple[str, str | None, str | None]:
 
 
 def run_pin(args: argparse.Namespace) -> int:
-    from sutra.gitops.images import Pin, PinError, kustomization_path, read_pins, rewrite_pins
-    from sutra.gitops.paths import RepositoryNotFound, overlay_dir
+    from sutra.gitops.images import Pin, kustomization_path, read_pins, rewrite_pins
+    from sutra.gitops.paths import overlay_dir
 
-    try:
-        overlay = overlay_dir(args.tier)
-        current = read_pins(overlay)
-        pins: dict[str, Pin] = {}
-        for text in args.images:
-            image, tag, digest = parse_pin_argument(text)
-            if image not in current:
-                raise ValueError(f"overlays/{args.tier} has no image {image}")
-            pins[image] = Pin(image, current[image].new_name, tag, digest)
-        path = kustomization_path(overlay)
-        path.write_text(rewrite_pins(path.read_text(), pins))
-    except (ValueError, PinError, RepositoryNotFound, OSError) as exc:
-        return _refuse("pin", exc)
+    overlay = overlay_dir(args.tier)
+    current = read_pins(overlay)
+    pins: dict[str, Pin] = {}
+    for text in args.images:
+        image, tag, digest = parse_pin_argument(text)
+        if image not in current:
+            raise ValueError(f"overlays/{args.tier} has no image {image}")
+        pins[image] = Pin(image, current[image].new_name, tag, digest)
+    path = kustomization_path(overlay)
+    path.write_text(rewrite_pins(path.read_text(), pins))
     for image, pin in sorted(pins.items()):
         print(f"{args.tier}: {image} {current[image].version} -> {pin.version}")
     return 0
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from sutra.gitops import diff, git, render
-    from sutra.gitops.paths import RepositoryNotFound, repo_root
+    from sutra.gitops import diff
+    from sutra.gitops.paths import repo_root
 
-    try:
-        base, diffs = diff.diff_tiers(repo_root(), args.base)
-    except (git.GitError, render.RenderError, RepositoryNotFound) as exc:
-        return _refuse("diff", exc)
+    base, diffs = diff.diff_tiers(repo_root(), args.base)
     formatter = diff.format_markdown if args.format == "markdown" else diff.format_text
     sys.stdout.write(formatter(base, diffs))
     return 0

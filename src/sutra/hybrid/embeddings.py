@@ -21,14 +21,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
-from functools import partial
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from sutra.hybrid.text import content_words, stem
-from sutra.storage.client import MAX_GET_CONCEPTS, Concept, SearchHit, StorageClient
 
 HASH_FEATURES = 2**18
 PROJECTION_NONZEROS = 4
@@ -255,29 +252,3 @@ class EmbeddingCache:
             self._items.move_to_end(text)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
-
-
-def similar_concepts(storage: StorageClient, vector: np.ndarray, k: int) -> list[SearchHit]:
-    """The stored concepts closest to `vector`; none for a text with no features at all.
-
-    A text of stop words only ("of the") embeds to the zero vector, which has no direction
-    and so no nearest neighbours: the storage server rightly refuses it, so do not ask.
-    """
-    if not vector.any():
-        return []
-    return storage.vector_search(vector, k=k)
-
-
-def read_concepts(
-    storage: StorageClient, pool: Executor, ids: Sequence[str], *, embedding: bool = False
-) -> list[Concept | None]:
-    """The concepts of `ids` in order, None for an unknown id, in one round trip.
-
-    One GetConcepts call per MAX_GET_CONCEPTS ids; the chunks of a longer list (rare) go
-    out concurrently on `pool`.
-    """
-    if len(ids) <= MAX_GET_CONCEPTS:
-        return storage.get_concepts(ids, embedding=embedding)
-    chunks = [ids[i : i + MAX_GET_CONCEPTS] for i in range(0, len(ids), MAX_GET_CONCEPTS)]
-    read = partial(storage.get_concepts, embedding=embedding)
-    return [concept for chunk in pool.map(read, chunks) for concept in chunk]

@@ -28,7 +28,6 @@ from functools import partial
 
 import numpy as np
 
-from sutra.hybrid.embeddings import read_concepts, similar_concepts
 from sutra.hybrid.extraction import (
     extract,
     is_entity,
@@ -36,6 +35,7 @@ from sutra.hybrid.extraction import (
     mentions,
     normalise_entity,
 )
+from sutra.hybrid.store import read_concepts, similar_concepts
 from sutra.storage.client import AssociationInput, AssociationType, ConceptInput, StorageClient
 from sutra.storage.ids import concept_id_for
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sutra.hybrid.embeddings import read_concepts, similar_concepts
 from sutra.hybrid.extraction import STOP_WORDS, is_entity, mention_candidates, tokens
+from sutra.hybrid.store import read_concepts, similar_concepts
 from sutra.storage.client import AssociationType, Concept, Direction, StorageClient
 from sutra.storage.ids import concept_id_for
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +77,7 @@ def announce(stack: Any) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     from sutra.stack.services import installed
-    from sutra.stack.up import StackError, run
+    from sutra.stack.up import run
 
     services = installed()
 
@@ -87,8 +86,4 @@ def run_up(args: argparse.Namespace) -> int:
             load_demo(stack)
         announce(stack)
 
-    try:
-        return run(services, args.data_dir.resolve(), after_ready=after_ready)
-    except StackError as exc:
-        print(f"sutra up: error: {exc}", file=sys.stderr)
-        return 2
+    return run(services, args.data_dir.resolve(), after_ready=after_ready)

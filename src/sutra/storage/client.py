@@ -37,7 +37,14 @@ from sutra.storage.errors import (
     Unavailable,
     error_for,
 )
-from sutra.storage.model import AssociationType, Concept, Edge, Stats
+from sutra.storage.model import (
+    AssociationType,
+    Concept,
+    Edge,
+    SnapshotInfo,
+    Stats,
+    from_message,
+)
 from sutra.storage.v1 import storage_pb2 as pb
 from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
 
@@ -121,18 +128,6 @@ class BatchResult:
     concept_ids: list[str]
     associations: int
     sequence: int
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    path: str
-    size_bytes: int
-    sha256: str
-    sequence: int
-    concepts: int
-    associations: int
-    vectors: int
-    created_at: float
 
 
 @dataclass(frozen=True)
@@ -255,34 +250,11 @@ def neighbor_from_pb(n: pb.Neighbor) -> Neighbor:
 
 
 def stats_from_pb(s: pb.GetStatsResponse) -> Stats:
-    return Stats(
-        concepts=s.concepts,
-        associations=s.associations,
-        vectors=s.vectors,
-        writes=s.writes,
-        batches=s.batches,
-        commits=s.commits,
-        pending=s.pending,
-        store_bytes=s.store_bytes,
-        uptime_seconds=s.uptime_seconds,
-        last_snapshot_time=s.last_snapshot_time,
-        sequence=s.sequence,
-        dimension=s.dimension,
-        rejected=s.rejected,
-    )
+    return from_message(Stats, s)
 
 
 def _info(message: pb.SnapshotInfo) -> SnapshotInfo:
-    return SnapshotInfo(
-        path=message.path,
-        size_bytes=message.size_bytes,
-        sha256=message.sha256,
-        sequence=message.sequence,
-        concepts=message.concepts,
-        associations=message.associations,
-        vectors=message.vectors,
-        created_at=message.created_at,
-    )
+    return from_message(SnapshotInfo, message)
 
 
 @dataclass

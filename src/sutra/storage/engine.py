@@ -61,8 +61,8 @@ from sutra.storage.errors import (
 from sutra.storage.ids import InvalidId, concept_id_for, format_id, parse_id
 from sutra.storage.layout import INCOMING, OUTGOING, ConceptRecord, EdgeRecord, edge_key
 from sutra.storage.metrics import StorageMetrics
-from sutra.storage.model import Concept, Edge, Stats
-from sutra.storage.snapshots import SnapshotError, SnapshotInfo, SnapshotWriter
+from sutra.storage.model import Concept, Edge, SnapshotInfo, Stats
+from sutra.storage.snapshots import SnapshotError, SnapshotWriter
 
 log = logging.getLogger("sutra.storage.engine")
 

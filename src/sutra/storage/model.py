@@ -6,10 +6,13 @@ process and one read through `StorageClient` are the same type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 class AssociationType(IntEnum):
@@ -56,3 +59,24 @@ class Stats:
     sequence: int
     dimension: int
     rejected: int
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    path: str
+    size_bytes: int
+    sha256: str
+    sequence: int
+    concepts: int
+    associations: int
+    vectors: int
+    created_at: float
+
+
+def from_message(cls: type[T], message: Any) -> T:
+    """A flat dataclass from the protobuf message whose fields have the same names.
+
+    `Stats` and `SnapshotInfo` mirror `GetStatsResponse` and `SnapshotInfo` field for field;
+    the other direction is `Message(**dataclasses.asdict(value))`.
+    """
+    return cls(**{f.name: getattr(message, f.name) for f in fields(cls)})  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,8 +29,8 @@ from sutra.common.settings import fail, load_settings
 from sutra.storage.engine import Concept, Engine
 from sutra.storage.errors import InvalidArgument, StorageError
 from sutra.storage.metrics import StorageMetrics
+from sutra.storage.model import SnapshotInfo
 from sutra.storage.settings import StorageSettings
-from sutra.storage.snapshots import SnapshotInfo
 from sutra.storage.v1 import storage_pb2 as pb
 from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
 
@@ -93,16 +94,7 @@ def _concept_pb(concept: Concept, *, packed: bool = False) -> pb.Concept:
 
 
 def _info_pb(info: SnapshotInfo) -> pb.SnapshotInfo:
-    return pb.SnapshotInfo(
-        path=info.path,
-        size_bytes=info.size_bytes,
-        sha256=info.sha256,
-        sequence=info.sequence,
-        concepts=info.concepts,
-        associations=info.associations,
-        vectors=info.vectors,
-        created_at=info.created_at,
-    )
+    return pb.SnapshotInfo(**asdict(info))
 
 
 class StorageServicer(pb_grpc.StorageServiceServicer):
@@ -243,22 +235,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     @_status
     def GetStats(self, request, context):  # type: ignore[no-untyped-def]
-        s = self.engine.stats()
-        return pb.GetStatsResponse(
-            concepts=s.concepts,
-            associations=s.associations,
-            vectors=s.vectors,
-            writes=s.writes,
-            batches=s.batches,
-            commits=s.commits,
-            pending=s.pending,
-            store_bytes=s.store_bytes,
-            uptime_seconds=s.uptime_seconds,
-            last_snapshot_time=s.last_snapshot_time,
-            sequence=s.sequence,
-            dimension=s.dimension,
-            rejected=s.rejected,
-        )
+        return pb.GetStatsResponse(**asdict(self.engine.stats()))
 
     @_status
     def Flush(self, request, context):  # type: ignore[no-untyped-def]

@@ -18,9 +18,11 @@ import re
 import secrets
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
+
+from sutra.storage.model import SnapshotInfo
 
 DATA_FILE = "data.mdb"
 MANIFEST = "snapshot.json"
@@ -36,18 +38,6 @@ class SnapshotError(Exception):
 
 class SnapshotCorrupt(SnapshotError):
     """A snapshot failed verification: checksum, size, LMDB structure or counters."""
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    path: str
-    size_bytes: int
-    sha256: str
-    sequence: int
-    concepts: int
-    associations: int
-    vectors: int
-    created_at: float
 
 
 def fsync_dir(path: Path) -> None:
