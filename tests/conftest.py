@@ -1,1 +1,78 @@
-"""Suite-wide settings; each area (manifests, storage, api, ...) has its own conftest."""
+"""Suite-wide fixtures; each area (manifests, storage, api, ...) has its own conftest.
+
+The browser fixtures drive Debian's headless Chromium through Playwright: the system binary is
+used as it is (`executable_path`), never a browser downloaded by a test tool.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("SUTRA_CHROMIUM", "/usr/bin/chromium")
+# The machine's network is closed: without these flags Chromium keeps dialling Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole run; each test gets its own context."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class BrowserPage:
+    """A Playwright page that records console errors and saves screenshots beside the test."""
+
+    page: Any
+    folder: Path
+    console_errors: list[str] = field(default_factory=list)
+    screenshots: list[Path] = field(default_factory=list)
+
+    def screenshot(self, name: str) -> Path:
+        path = self.folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        self.screenshots.append(path)
+        return path
+
+    def errors_except(self, *allowed: str) -> list[str]:
+        """Console errors, less those whose text contains one of `allowed` (expected failures)."""
+        return [e for e in self.console_errors if not any(a in e for a in allowed)]
+
+
+@pytest.fixture
+def browser_page(browser: Any, tmp_path: Path) -> Iterator[BrowserPage]:
+    """A fresh browser context and page; console errors and uncaught exceptions are recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    recorded = BrowserPage(page=page, folder=tmp_path)
+    page.on(
+        "console",
+        lambda msg: msg.type == "error" and recorded.console_errors.append(msg.text),
+    )
+    page.on("pageerror", lambda exc: recorded.console_errors.append(f"uncaught: {exc}"))
+    yield recorded
+    context.close()
