@@ -211,6 +211,9 @@ class Engine:
             queue_depth=self._queue.qsize,
             counts=lambda: self._counts,
             store_bytes=self.store_bytes,
+            queue_capacity=queue_size,
+            map_size=map_size,
+            data_path=self.path,
         )
         self._writer = threading.Thread(target=self._run_writer, name="storage-writer", daemon=True)
         self._writer.start()
