@@ -1,13 +1,16 @@
 # HPAs scale on the resource utilisation targets and with the scale-up/scale-down behaviour of
 # the tier table's `hpa:` section (taken from the scaling document), so tuning happens in one place.
+# The traffic signals (Pods metrics, `pods_metrics:` per tier) are required in the tiers that list
+# them and forbidden elsewhere: a low tier without prometheus-adapter rules would leave its HPA
+# unable to read them.
 package sutra.hpa_metrics
 
 import data.sutra.lib.k8s
 
-want_metrics(h) := k8s.config.hpa[h.spec.scaleTargetRef.name].metrics
+entry(h) := k8s.config.hpa[h.spec.scaleTargetRef.name]
 
-# The HPA's metrics as "cpu=70" strings; any metric other than a Resource Utilization target
-# shows up as its type so that it cannot match the table.
+# The HPA's metrics as "cpu=70" and "pods name=100" strings; any other kind of metric shows up
+# as its type so that it cannot match the table.
 have(h) := {m |
 	some metric in object.get(h, ["spec", "metrics"], [])
 	m := metric_text(metric)
@@ -16,16 +19,26 @@ have(h) := {m |
 metric_text(metric) := sprintf("%s=%v", [metric.resource.name, metric.resource.target.averageUtilization]) if {
 	metric.type == "Resource"
 	metric.resource.target.type == "Utilization"
+} else := pods_text(metric.pods.metric.name, metric.pods.target.averageValue) if {
+	metric.type == "Pods"
+	metric.pods.target.type == "AverageValue"
+	not metric.pods.metric.selector
+	k8s.quantity(metric.pods.target.averageValue)
 } else := sprintf("%v metric", [object.get(metric, "type", "untyped")])
 
-want(h) := {sprintf("%s=%v", [r, v]) | some r, v in want_metrics(h)}
+# Quantities compare by value: "100", 100 and "100000m" are one target.
+pods_text(name, value) := sprintf("pods %s=%v", [name, k8s.quantity(value)])
+
+want(h) := {sprintf("%s=%v", [r, v]) | some r, v in entry(h).metrics} | {pods_text(n, v) |
+	some n, v in object.get(entry(h), ["pods_metrics", k8s.tier], {})
+}
 
 deny contains {"kind": h.kind, "name": h.metadata.name, "msg": msg} if {
 	some h in k8s.hpas
-	want_metrics(h)
+	entry(h)
 	have(h) != want(h)
 	msg := sprintf(
-		"HorizontalPodAutoscaler %s scales on {%s}: set spec.metrics to Resource Utilization targets {%s} as in the tier table",
+		"HorizontalPodAutoscaler %s scales on {%s}: set spec.metrics to exactly {%s} as in the tier table (Resource Utilization targets; Pods metrics with an AverageValue target)",
 		[h.metadata.name, concat(", ", sort(have(h))), concat(", ", sort(want(h)))],
 	)
 }

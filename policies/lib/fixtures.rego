@@ -103,13 +103,22 @@ hpa(n, entry, t) := object.union(
 			"scaleTargetRef": {"apiVersion": "apps/v1", "kind": entry.kind, "name": n},
 			"minReplicas": k8s.config.tiers[t].workloads[n].hpa.min,
 			"maxReplicas": k8s.config.tiers[t].workloads[n].hpa.max,
-			"metrics": [m |
-				some r, v in k8s.config.hpa[n].metrics
-				m := {"type": "Resource", "resource": {
-					"name": r,
-					"target": {"type": "Utilization", "averageUtilization": v},
-				}}
-			],
+			"metrics": array.concat(
+				[m |
+					some r, v in k8s.config.hpa[n].metrics
+					m := {"type": "Resource", "resource": {
+						"name": r,
+						"target": {"type": "Utilization", "averageUtilization": v},
+					}}
+				],
+				[m |
+					some name, v in object.get(k8s.config.hpa[n], ["pods_metrics", t], {})
+					m := {"type": "Pods", "pods": {
+						"metric": {"name": name},
+						"target": {"type": "AverageValue", "averageValue": v},
+					}}
+				],
+			),
 		},
 	},
 	behavior(n),
