@@ -17,7 +17,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "repo"
-    for name in ("base", "overlays", "policies", "argocd"):
+    for name in ("base", "components", "overlays", "policies", "argocd"):
         shutil.copytree(CHECKOUT / name, root / name)
     monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(CHECKOUT.parent / "shared" / "crd-schemas"))
     return root

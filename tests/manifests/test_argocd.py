@@ -30,11 +30,28 @@ def test_a_misplaced_field_fails_the_crd_schema(argocd_objects, repo) -> None:
 def test_the_project_is_confined_to_this_repository_and_namespace(argocd_objects) -> None:
     spec = argocd_objects.get("AppProject", "sutra")["spec"]
     assert spec["sourceRepos"] == [REPO_URL]
+    # Besides sutra-ai, only the traffic-scaling tiers reach into monitoring (adapter rules).
     assert {(d["name"], d["namespace"]) for d in spec["destinations"]} == {
         (f"sutra-{t}", "sutra-ai") for t in TIERS
-    }
+    } | {("sutra-medium", "monitoring"), ("sutra-high", "monitoring")}
     assert all("server" not in d for d in spec["destinations"])
     assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+
+
+def test_the_project_admits_every_kind_and_namespace_a_tier_renders(
+    argocd_objects, rendered
+) -> None:
+    spec = argocd_objects.get("AppProject", "sutra")["spec"]
+    namespaced = {(w["group"], w["kind"]) for w in spec["namespaceResourceWhitelist"]}
+    cluster = {(w["group"], w["kind"]) for w in spec["clusterResourceWhitelist"]}
+    destinations = {(d["name"], d["namespace"]) for d in spec["destinations"]}
+    for obj in rendered.objects:
+        kind = (obj["apiVersion"].rpartition("/")[0], obj["kind"])
+        if "namespace" in obj["metadata"]:
+            assert kind in namespaced, kind
+            assert (f"sutra-{rendered.tier}", obj["metadata"]["namespace"]) in destinations
+        else:
+            assert kind in cluster, kind
 
 
 def test_the_applicationset_makes_one_application_per_overlay(argocd_objects) -> None:
@@ -99,7 +116,7 @@ def test_sync_waves_bring_the_namespace_then_storage_up_first(rendered) -> None:
     assert wave(rendered.get("Namespace", "sutra-ai")) == -2
     storage = [o for o in rendered.objects
                if o["metadata"]["labels"].get("app.kubernetes.io/name") == "storage-server"
-               and o["kind"] != "NetworkPolicy"]  # fmt: skip
+               and o["kind"] not in ("NetworkPolicy", "ServiceMonitor")]  # fmt: skip
     assert {o["kind"] for o in storage} >= {"StatefulSet", "Service", "ServiceAccount"}
     assert {wave(o) for o in storage} == {-1}
     for obj in rendered.objects:

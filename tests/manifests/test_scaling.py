@@ -6,10 +6,21 @@ from __future__ import annotations
 def _resource_targets(hpa: dict) -> dict[str, int]:
     out = {}
     for metric in hpa["spec"]["metrics"]:
+        if metric["type"] == "Pods":
+            continue
         assert metric["type"] == "Resource"
         target = metric["resource"]["target"]
         assert target["type"] == "Utilization"
         out[metric["resource"]["name"]] = target["averageUtilization"]
+    return out
+
+
+def _pods_targets(hpa: dict) -> dict[str, str]:
+    out = {}
+    for metric in hpa["spec"]["metrics"]:
+        if metric["type"] == "Pods":
+            assert metric["pods"]["target"]["type"] == "AverageValue"
+            out[metric["pods"]["metric"]["name"]] = str(metric["pods"]["target"]["averageValue"])
     return out
 
 
@@ -20,6 +31,18 @@ def test_hpa_metrics_are_the_scaling_documents(rendered, tier_table: dict) -> No
     for name, spec in expected.items():
         assert hpas[name]["apiVersion"] == "autoscaling/v2"
         assert _resource_targets(hpas[name]) == spec["metrics"]
+
+
+def test_the_api_scales_on_traffic_in_medium_and_high_only(rendered, tier_table: dict) -> None:
+    """Requests per second (100 per pod, the scaling document's figure) and P95 latency."""
+    want = {"medium": {"sutra_api_requests_per_second": "100",
+                       "sutra_api_request_duration_p95_seconds": "250m"}}  # fmt: skip
+    want["high"] = want["medium"]
+    for name, spec in tier_table["hpa"].items():
+        table = spec.get("pods_metrics", {}).get(rendered.tier, {})
+        assert _pods_targets(rendered.get("HorizontalPodAutoscaler", name)) == table, name
+        if name == "sutra-api":
+            assert table == want.get(rendered.tier, {})
 
 
 def test_hpa_behaviour_is_the_scaling_documents(rendered, tier_table: dict) -> None:

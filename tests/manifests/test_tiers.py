@@ -71,20 +71,36 @@ def test_no_source_file_sets_replicas_on_an_autoscaled_workload(
                     assert "replicas" not in (doc.get("spec") or {}), f"{path}: {name}"
 
 
+# Objects only some tiers have: the prometheus-adapter rules of the traffic-scaling tiers.
+TIER_ONLY = {
+    "medium": {("ConfigMap", "sutra-prometheus-adapter")},
+    "high": {("ConfigMap", "sutra-prometheus-adapter")},
+}
+ELSEWHERE = {("ConfigMap", "sutra-prometheus-adapter"): "monitoring"}
+
+
 def test_object_names_are_the_same_in_every_tier(rendered_tiers: dict) -> None:
     names = {
-        tier: sorted((o["kind"], o["metadata"]["name"]) for o in r.objects)
+        tier: sorted(
+            (o["kind"], o["metadata"]["name"])
+            for o in r.objects
+            if (o["kind"], o["metadata"]["name"]) not in TIER_ONLY.get(tier, set())
+        )
         for tier, r in rendered_tiers.items()
     }
     assert names["low"] == names["medium"] == names["high"]
+    for tier, extra in TIER_ONLY.items():
+        for kind, name in extra:
+            assert rendered_tiers[tier].find(kind, name) is not None, (tier, kind, name)
 
 
 def test_everything_lives_in_the_sutra_namespace(rendered) -> None:
     for obj in rendered.objects:
+        where = ELSEWHERE.get((obj["kind"], obj["metadata"]["name"]), "sutra-ai")
         if obj["kind"] == "Namespace":
             assert obj["metadata"]["name"] == "sutra-ai"
         else:
-            assert obj["metadata"].get("namespace") == "sutra-ai", obj["metadata"]["name"]
+            assert obj["metadata"].get("namespace") == where, obj["metadata"]["name"]
 
 
 def test_instance_label_names_the_tier_but_no_selector_does(rendered) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[2]
-COPIED = ("base", "overlays", "argocd", "policies")
+COPIED = ("base", "components", "overlays", "argocd", "policies")
 SUTRA = str(Path(sys.executable).parent / "sutra")
 
 

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-GITOPS_PATHS = ("base", "overlays", "argocd", "policies")
+GITOPS_PATHS = ("base", "components", "overlays", "argocd", "policies")
 
 
 class GitError(RuntimeError):

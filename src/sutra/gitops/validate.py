@@ -4,7 +4,10 @@ Built-in kinds are checked with kubernetes-validate in strict mode (unknown fiel
 which catches a mis-indented key that the API server would silently drop). Custom resources
 (any apiVersion group that Kubernetes does not serve itself, e.g. argoproj.io) are checked
 against the CRD JSON schemas in `crd_schema_dir()`; a custom kind without a schema is an error,
-never a silent pass.
+never a silent pass. Custom resources are strict too: the catalog's schemas leave the top level
+and `metadata` open, where the API server would silently prune a misplaced key (a ServiceMonitor's
+`endpoints` beside `spec`, `metadata.label`), so unknown top-level fields are errors and
+`metadata` is checked as the Kubernetes ObjectMeta it is.
 """
 
 from __future__ import annotations
@@ -145,6 +148,8 @@ def _crd_validator(schema_file: Path) -> Any:
     import jsonschema
 
     schema = json.loads(schema_file.read_text())
+    if "properties" in schema and "additionalProperties" not in schema:
+        schema = {**schema, "additionalProperties": False}
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     return cls(schema)
 
@@ -154,7 +159,18 @@ def crd_schema_file(obj: dict[str, Any], schema_dir: Path) -> Path:
     return schema_dir / group / f"{str(obj.get('kind', '')).lower()}_{version}.json"
 
 
-def _custom_errors(obj: dict[str, Any], schema_dir: Path) -> list[str]:
+def _metadata_errors(obj: dict[str, Any], versions: Sequence[str]) -> list[str]:
+    """ObjectMeta errors of a custom resource, found by validating its metadata on a ConfigMap
+    (an object with nothing but metadata) with the built-in, strict schemas."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        return []  # the CRD schema reports a missing or non-object metadata
+    return _builtin_errors(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata}, versions
+    )
+
+
+def _custom_errors(obj: dict[str, Any], schema_dir: Path, versions: Sequence[str]) -> list[str]:
     if not schema_dir.is_dir():
         raise ValidationSetupError(
             f"CRD schema folder {schema_dir} not found (set SUTRA_CRD_SCHEMA_DIR)"
@@ -166,7 +182,8 @@ def _custom_errors(obj: dict[str, Any], schema_dir: Path) -> list[str]:
             f"(expected {schema_file.relative_to(schema_dir)} in {schema_dir})"
         ]
     errors = sorted(_crd_validator(schema_file).iter_errors(obj), key=lambda e: list(e.path))
-    return [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in errors]
+    found = [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in errors]
+    return found + _metadata_errors(obj, versions)
 
 
 def validate_objects(
@@ -182,7 +199,7 @@ def validate_objects(
         if not obj.get("apiVersion") or not obj.get("kind"):
             messages = ["object without apiVersion or kind"]
         elif is_custom(obj):
-            messages = _custom_errors(obj, schema_dir)
+            messages = _custom_errors(obj, schema_dir, versions)
         else:
             messages = _builtin_errors(obj, versions)
         found.extend(
