@@ -123,7 +123,9 @@ def test_the_admin_token_is_a_secret_reference_not_a_literal(rendered) -> None:
         "name": "sutra-control-token", "key": "token", "optional": False}  # fmt: skip
     assert rendered.of_kind("Secret") == []
     # No ConfigMap beside the pods that could carry it (the adapter rules live in monitoring).
-    assert [c for c in rendered.of_kind("ConfigMap") if c["metadata"]["namespace"] == "sutra-ai"] == []
+    assert [
+        c for c in rendered.of_kind("ConfigMap") if c["metadata"]["namespace"] != "monitoring"
+    ] == []
 
 
 def test_control_has_the_scaling_documents_size(rendered) -> None:
