@@ -7,7 +7,7 @@
   const SVG = "http://www.w3.org/2000/svg";
   const NODE_W = 176;
   const NODE_H = 46;
-  const GAP_X = 96;
+  const GAP_X = 150;
   const GAP_Y = 26;
   const PAD = 16;
   const LINE_CHARS = 26;
@@ -81,8 +81,8 @@
     });
     const defs = el("defs", {}, svg);
     const marker = el("marker", {
-      id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7,
-      orient: "auto-start-reverse",
+      id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 9, markerHeight: 9,
+      markerUnits: "userSpaceOnUse", orient: "auto-start-reverse",
     }, defs);
     el("path", { d: "M0 0 L10 5 L0 10 z", class: "arrow" }, marker);
 
