@@ -36,7 +36,7 @@
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new ApiError("api-down", 0, `no answer from ${apiBase} (${err.message})`, null);
+      throw new ApiError("api-down", 0, `No answer from ${apiBase} (${err.message})`, null);
     }
     let data = null;
     try {
