@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,20 @@ def test_the_bundle_module_runs_alone_as_in_the_image(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "not a directory" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SUTRA_API_URL", "sutra-api:8000"), ("SUTRA_API_BASE", "api"), ("SUTRA_CLIENT_PORT", "0")],
+)
+def test_the_server_refuses_a_bad_setting_in_one_line(variable: str, value: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sutra.client"],
+        env={**os.environ, variable: value},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"sutra-client: invalid setting {variable}: ")
+    assert done.stderr.count("\n") == 1
