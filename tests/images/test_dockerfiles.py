@@ -1,5 +1,8 @@
 """Static checks of every service image (no Docker daemon runs here), plus a start-up proof:
-each service imports and builds with only the distributions its image installs."""
+each service imports and builds with only the distributions its image installs.
+
+The Python services run on python:3.11-slim; sutra-client's final stage is an unprivileged
+nginx (its Python build stage only writes the bundle), checked by the nginx tests below."""
 
 from __future__ import annotations
 
@@ -42,10 +45,15 @@ class Image:
     needs: frozenset[str]  # distributions it must install
     not_needed: frozenset[str]  # heavy distributions another service uses
     smoke: str  # Python that builds the service without serving
+    base: str = "python:3.11-slim"  # how the final stage's FROM starts
 
     @property
     def folder(self) -> Path:
         return REPO / "images" / self.name
+
+    @property
+    def python(self) -> bool:
+        return self.base.startswith("python:")
 
 
 IMAGES = [
@@ -82,7 +90,25 @@ IMAGES = [
         "from sutra.api.settings import ApiSettings\n"
         "create_app(ApiSettings(redis_url='redis://127.0.0.1:1')).openapi()",
     ),
+    Image(
+        "sutra-client",
+        "sutra.client.bundle",  # the build stage runs `python -m sutra.client.bundle`
+        frozenset({"8080"}),
+        frozenset({"SUTRA_API_URL=http://sutra-api:8000", "NGINX_ENVSUBST_FILTER=^SUTRA_"}),
+        frozenset(),
+        frozenset(),
+        # The build stage installs nothing: the bundle is written with the standard library.
+        "import contextlib, io, pathlib, tempfile\n"
+        "from sutra.client.bundle import main\n"
+        "out = pathlib.Path(tempfile.mkdtemp()) / 'bundle'\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['--out', str(out)]) == 0\n"
+        "assert (out / 'index.html').is_file()",
+        base="nginxinc/nginx-unprivileged:",
+    ),
 ]
+PYTHON_IMAGES = [image for image in IMAGES if image.python]
+NGINX_IMAGES = [image for image in IMAGES if image.base.startswith("nginxinc/")]
 
 
 def normalise(name: str) -> str:
@@ -108,7 +134,10 @@ def final_stage(image: Image) -> list[tuple[str, str]]:
 
 
 def requirements(image: Image) -> set[str]:
-    text = (image.folder / "requirements.txt").read_text()
+    path = image.folder / "requirements.txt"
+    if not image.python and not path.exists():
+        return set()  # nothing installed with pip
+    text = path.read_text()
     return {
         normalise(line.strip())
         for line in text.splitlines()
@@ -121,7 +150,7 @@ def test_every_image_folder_is_checked() -> None:
     assert folders == {image.name for image in IMAGES}
 
 
-@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+@pytest.mark.parametrize("image", PYTHON_IMAGES, ids=lambda i: i.name)
 def test_final_stage_is_slim_python_running_as_10001(image: Image) -> None:
     stage = final_stage(image)
     assert stage[0][1].split()[0].startswith("python:3.11-slim"), stage[0]
@@ -131,7 +160,7 @@ def test_final_stage_is_slim_python_running_as_10001(image: Image) -> None:
     assert "--uid 10001" in runs and "--gid 10001" in runs
 
 
-@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+@pytest.mark.parametrize("image", PYTHON_IMAGES, ids=lambda i: i.name)
 def test_entrypoint_is_exec_form_ports_and_listen_address(image: Image) -> None:
     stage = final_stage(image)
     (entrypoint,) = [args for keyword, args in stage if keyword == "ENTRYPOINT"]
@@ -143,7 +172,7 @@ def test_entrypoint_is_exec_form_ports_and_listen_address(image: Image) -> None:
     assert image.env <= set(env)
 
 
-@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+@pytest.mark.parametrize("image", PYTHON_IMAGES, ids=lambda i: i.name)
 def test_final_stage_installs_only_what_the_service_runs(image: Image) -> None:
     body = "\n".join(f"{keyword} {args}" for keyword, args in final_stage(image))
     for word in DEV_ONLY:
@@ -154,7 +183,7 @@ def test_final_stage_installs_only_what_the_service_runs(image: Image) -> None:
     assert not names & {normalise(n) for n in image.not_needed}
 
 
-@pytest.mark.parametrize("image", IMAGES, ids=lambda i: i.name)
+@pytest.mark.parametrize("image", PYTHON_IMAGES, ids=lambda i: i.name)
 def test_runtime_requirements_are_pinned_by_the_constraints(image: Image) -> None:
     pinned = {
         normalise(line.split("==", 1)[0])
@@ -209,3 +238,44 @@ def test_the_service_builds_with_only_the_image_requirements(image: Image) -> No
         [sys.executable, "-c", script, json.dumps(allowed)], capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def stages(image: Image) -> list[list[tuple[str, str]]]:
+    items = instructions((image.folder / "Dockerfile").read_text())
+    starts = [i for i, (keyword, _) in enumerate(items) if keyword == "FROM"]
+    return [items[a:b] for a, b in zip(starts, [*starts[1:], len(items)], strict=True)]
+
+
+@pytest.mark.parametrize("image", NGINX_IMAGES, ids=lambda i: i.name)
+def test_nginx_final_stage_is_pinned_unprivileged_and_runs_as_10001(image: Image) -> None:
+    stage = final_stage(image)
+    base = stage[0][1].split()[0]
+    assert re.fullmatch(re.escape(image.base) + r"\d+\.\d+\.\d+(-[a-z0-9.]+)?", base), base
+    users = [args for keyword, args in stage if keyword == "USER"]
+    assert users and users[-1] in ("10001", "10001:10001"), users
+    # The base image's entrypoint renders the templates and runs nginx: not overridden.
+    assert not [args for keyword, args in stage if keyword in ("ENTRYPOINT", "CMD")]
+    exposed = {port for keyword, args in stage if keyword == "EXPOSE" for port in args.split()}
+    assert exposed == image.ports
+    env = " ".join(args for keyword, args in stage if keyword == "ENV").split()
+    assert image.env <= set(env)
+    body = "\n".join(f"{keyword} {args}" for keyword, args in stage)
+    for word in [*DEV_ONLY, "pip ", "python"]:
+        assert word not in body, word
+
+
+@pytest.mark.parametrize("image", NGINX_IMAGES, ids=lambda i: i.name)
+def test_nginx_image_ships_the_built_bundle_and_its_config(image: Image) -> None:
+    build, *_, final = stages(image)
+    runs = " ".join(args for keyword, args in build if keyword == "RUN")
+    assert f"-m {image.module} --out /bundle" in runs
+    copies = [args.split() for keyword, args in final if keyword == "COPY"]
+    assert ["--from=build", "/bundle/", "/usr/share/nginx/html/"] in copies
+    sources = {parts[0]: parts[1] for parts in copies if not parts[0].startswith("--")}
+    assert sources == {
+        f"images/{image.name}/nginx.conf": "/etc/nginx/nginx.conf",
+        f"images/{image.name}/templates/": "/etc/nginx/templates/",
+    }
+    for source in sources:
+        assert (REPO / source).exists(), source
+    assert list((REPO / f"images/{image.name}/templates").glob("*.conf.template"))

@@ -1,0 +1,196 @@
+"""The UI in a real browser (Debian's Chromium driven by Playwright) against the stack started
+as `make run` starts it (`sutra up`), here on free ports, with an empty store and a /reason rate
+limit small enough to meet. The tests run in file order on one stack; the last one stops it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sutra.stack.services import installed
+from sutra.storage.testing import free_port
+
+from .support import dead_url, run_client
+
+SUTRA = str(Path(sys.executable).parent / "sutra")
+REASON_LIMIT = 3  # per 10 minutes: learn-and-ask spends one, the rate-limit test the rest
+FACTS = (
+    "The heart is part of the circulatory system.",
+    "The circulatory system transports oxygen.",
+)
+QUESTION = "What does the heart help transport?"
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    url: str  # sutra-client
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("stack")
+    env = dict(os.environ)
+    for service in installed():
+        for variable in service.ports(env):
+            env[variable] = str(free_port())
+    env.update(
+        SUTRA_STORAGE_PATH=str(folder / "data" / "storage"),
+        SUTRA_RATE_LIMIT_REASON=str(REASON_LIMIT),
+        SUTRA_RATE_LIMIT_WINDOW_SECONDS="600",
+    )
+    log = folder / "up.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [SUTRA, "up", "--no-demo", "--data-dir", str(folder / "data")],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "Sutra is up:" not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("sutra up did not start:\n" + log.read_text()[-3000:])
+            time.sleep(0.1)
+        yield Stack(process, folder / "data", f"http://127.0.0.1:{env['SUTRA_CLIENT_PORT']}")
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_state(page: Any, *states: str) -> str:
+    page.wait_for_function(
+        "states => states.includes(document.body.dataset.state)", arg=list(states)
+    )
+    return page.evaluate("document.body.dataset.state")
+
+
+def test_an_empty_store_asks_to_learn_first(stack: Stack, browser_page: Any) -> None:
+    page = browser_page.page
+    page.goto(stack.url)
+    wait_state(page, "empty")
+    assert page.is_visible("#notice")
+    assert "Nothing learned yet" in page.inner_text("#notice")
+    assert page.inner_text("#knowledge") == "0 concepts and 0 associations learned"
+    browser_page.screenshot("empty-knowledge")
+    assert browser_page.console_errors == []
+
+
+def test_learn_then_ask_shows_the_answer_and_its_reasoning_graph(
+    stack: Stack, browser_page: Any
+) -> None:
+    page = browser_page.page
+    page.goto(stack.url)
+    wait_state(page, "empty")
+    for fact in FACTS:
+        page.fill("#fact", fact)
+        page.click("#learn-button")
+        wait_state(page, "ready")
+        assert page.inner_text("#learn-result").startswith("Learned: ")
+    page.wait_for_function("!document.getElementById('knowledge').textContent.startsWith('0 ')")
+    browser_page.screenshot("learned")
+
+    page.fill("#question", QUESTION)
+    page.click("#ask-button")
+    wait_state(page, "answered")
+    assert "oxygen" in page.inner_text("#answer-text")
+    confidence = float(page.inner_text("#confidence-value"))
+    assert 0 < confidence <= 1
+    assert "circulatory system" in page.inner_text("#explanation")
+    assert "heart → circulatory system" in page.inner_text("#paths")
+
+    # The drawn path: heart -> circulatory system -> the answer, each edge with its confidence.
+    page.wait_for_selector("#graph svg")
+    nodes = page.locator("#graph svg .node > title").all_text_contents()
+    assert nodes[0] == "heart" and "circulatory system" in nodes
+    answer = page.locator("#graph svg .node.answer > title").all_text_contents()
+    assert answer == [page.inner_text("#answer-text")]
+    labels = page.locator("#graph svg .edge-label")
+    assert labels.count() >= 2
+    for i in range(labels.count()):
+        value = float(labels.nth(i).get_attribute("data-confidence") or "nan")
+        assert 0 < value <= 1
+        assert (labels.nth(i).text_content() or "").endswith(f"{value:.2f}")
+    browser_page.screenshot("answered")
+    assert browser_page.console_errors == []
+
+
+def test_a_rate_limited_client_is_told_when_to_retry(stack: Stack, browser_page: Any) -> None:
+    page = browser_page.page
+    page.goto(stack.url)
+    wait_state(page, "ready")
+    page.fill("#question", QUESTION)
+    state = ""
+    for _ in range(REASON_LIMIT + 1):
+        page.click("#ask-button")
+        state = wait_state(page, "answered", "rate-limited")
+        if state == "rate-limited":
+            break
+    assert state == "rate-limited"
+    text = page.inner_text("#notice")
+    seconds = int(re.search(r"retry in (\d+) s", text).group(1))  # type: ignore[union-attr]
+    assert 1 <= seconds <= 600
+    assert page.is_disabled("#ask-button") and page.is_disabled("#learn-button")
+    browser_page.screenshot("rate-limited")
+    assert browser_page.errors_except("status of 429") == []
+
+
+def test_the_page_says_so_when_its_proxy_cannot_reach_the_api(
+    browser_page: Any, tmp_path: Path
+) -> None:
+    with run_client(dead_url(), tmp_path) as client:
+        page = browser_page.page
+        page.goto(client.url)
+        wait_state(page, "api-down")
+        notice = page.inner_text("#notice")
+        assert "The Sutra API is unavailable" in notice and "cannot be reached" in notice
+        browser_page.screenshot("api-unreachable")
+    assert browser_page.errors_except("status of 502") == []
+
+
+def api_process(data_dir: Path) -> int:
+    """The sutra-api child of this stack (its environment names the stack's data directory)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(data_dir).encode() in environ and b"sutra.api" in command:
+            return int(entry.name)
+    raise AssertionError("sutra-api of the stack not found")
+
+
+def test_stopping_the_api_shows_the_error_state(stack: Stack, browser_page: Any) -> None:
+    page = browser_page.page
+    page.goto(stack.url)
+    wait_state(page, "ready")
+    os.kill(api_process(stack.data_dir), signal.SIGTERM)
+    # `sutra up` stops the whole stack when a service exits: the page is left alone.
+    assert stack.process.wait(timeout=60) == 1
+    page.fill("#question", QUESTION)
+    page.click("#ask-button")
+    wait_state(page, "api-down")
+    notice = page.inner_text("#notice")
+    assert "The Sutra API is unavailable" in notice and "No answer from /api" in notice
+    browser_page.screenshot("api-stopped")
+    assert browser_page.errors_except("ERR_CONNECTION_REFUSED") == []
