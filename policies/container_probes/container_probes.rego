@@ -2,6 +2,7 @@
 # readiness a rollout or an HPA scale-up sends traffic to pods that cannot serve yet (the
 # services' /ready fails while storage is unreachable); without liveness a hung pod stays.
 # Jobs, CronJobs and init containers run to completion and need none.
+#
 # The checks on one object are in admission.rego, which Gatekeeper also enforces in the cluster.
 package sutra.container_probes
 

@@ -1,5 +1,6 @@
 # Every container image names a version: a tag other than `latest`, or a digest. Promotion is
 # copying pinned tags between overlays; a floating tag makes a tier run whatever was pushed last.
+#
 # The checks on one object are in admission.rego, which Gatekeeper also enforces in the cluster.
 package sutra.image_pinned
 

@@ -1,6 +1,7 @@
 # The storage server is the single writer of its store: exactly one pod, as a StatefulSet, with
 # its own ReadWriteOnce volume big enough for the tier, never autoscaled. Two writers on one
 # store (or a pod without its volume) lose data.
+#
 # The checks on one object are in admission.rego, which Gatekeeper also enforces in the cluster
 # with `parameters` below as the constraint's parameters; only "the StatefulSet is missing" needs
 # the whole tier.

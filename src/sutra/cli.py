@@ -17,6 +17,7 @@ from sutra import __version__
 
 COMMAND_MODULES = (
     "sutra.gitops.commands",
+    "sutra.gitops.gatekeeper_commands",
     "sutra.gitops.release_commands",
     "sutra.stack.commands",
     "sutra.storage.commands",
