@@ -408,23 +408,23 @@ def stale(root: Path | None = None) -> list[tuple[str, str]]:
         if path not in present:
             problems.append((path, "is missing"))
         elif path not in wanted:
-            problems.append((path, "is not generated from policies/: remove it"))
+            problems.append((path, "is not generated from policies/"))
         elif present[path] != wanted[path]:
             problems.append((path, "is out of date with policies/"))
     return problems
 
 
 def write(root: Path | None = None) -> list[str]:
-    """Bring gatekeeper/ up to date; the files written or removed."""
+    """Bring gatekeeper/ up to date: "wrote PATH" or "removed PATH" for each file changed."""
     root = root or repo_root()
     wanted, present = render(root), _on_disk(root)
     changed = []
     for path in sorted(present.keys() - wanted.keys()):
         (root / path).unlink()
-        changed.append(path)
+        changed.append(f"removed {path}")
     for path, text in sorted(wanted.items()):
         if present.get(path) != text:
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             (root / path).write_text(text, encoding="utf-8")
-            changed.append(path)
+            changed.append(f"wrote {path}")
     return changed

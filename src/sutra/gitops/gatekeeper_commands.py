@@ -47,8 +47,8 @@ def run_generate(args: argparse.Namespace) -> int:
         print(f"{gatekeeper.OUTPUT_DIR}/ is up to date")
         return 0
     changed = gatekeeper.write()
-    for path in changed:
-        print(f"wrote {path}")
+    for line in changed:
+        print(line)
     if not changed:
         print(f"{gatekeeper.OUTPUT_DIR}/ is up to date")
     return 0

@@ -4,7 +4,8 @@ Built-in kinds are checked with kubernetes-validate in strict mode (unknown fiel
 which catches a mis-indented key that the API server would silently drop). Custom resources
 (any apiVersion group that Kubernetes does not serve itself, e.g. argoproj.io) are checked
 against the CRD JSON schemas in `crd_schema_dir()`; a custom kind without a schema is an error,
-never a silent pass.
+never a silent pass. Gatekeeper constraints, whose CRDs Gatekeeper makes from the templates, are
+checked against the schema derived from their ConstraintTemplate among the same objects.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sutra.gitops import gatekeeper_schema
 from sutra.gitops.policy import Violation
 
 # Current and previous Kubernetes minor: what the clusters may run during an upgrade.
@@ -154,6 +156,20 @@ def crd_schema_file(obj: dict[str, Any], schema_dir: Path) -> Path:
     return schema_dir / group / f"{str(obj.get('kind', '')).lower()}_{version}.json"
 
 
+def _schema_errors(validator: Any, obj: dict[str, Any]) -> list[str]:
+    errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.path))
+    return [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in errors]
+
+
+def _constraint_errors(obj: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> list[str]:
+    import jsonschema
+
+    schema = schemas.get(str(obj.get("kind")))
+    if schema is None:
+        return [f"no ConstraintTemplate here defines the constraint kind {obj.get('kind')}"]
+    return _schema_errors(jsonschema.Draft7Validator(schema), obj)
+
+
 def _custom_errors(obj: dict[str, Any], schema_dir: Path) -> list[str]:
     if not schema_dir.is_dir():
         raise ValidationSetupError(
@@ -165,8 +181,10 @@ def _custom_errors(obj: dict[str, Any], schema_dir: Path) -> list[str]:
             f"no CRD schema for {obj.get('apiVersion')} {obj.get('kind')} "
             f"(expected {schema_file.relative_to(schema_dir)} in {schema_dir})"
         ]
-    errors = sorted(_crd_validator(schema_file).iter_errors(obj), key=lambda e: list(e.path))
-    return [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in errors]
+    errors = _schema_errors(_crd_validator(schema_file), obj)
+    if gatekeeper_schema.is_template(obj):
+        errors.extend(gatekeeper_schema.template_errors(obj))
+    return errors
 
 
 def validate_objects(
@@ -177,10 +195,14 @@ def validate_objects(
 ) -> list[Violation]:
     """Schema violations of every object (rule `schema`), in input order."""
     found: list[Violation] = []
+    objects = list(objects)
+    constraint_schemas = gatekeeper_schema.constraint_schemas(objects)
     for obj in objects:
         kind, name = _identity(obj)
         if not obj.get("apiVersion") or not obj.get("kind"):
             messages = ["object without apiVersion or kind"]
+        elif gatekeeper_schema.is_constraint(obj):
+            messages = _constraint_errors(obj, constraint_schemas)
         elif is_custom(obj):
             messages = _custom_errors(obj, schema_dir)
         else:
