@@ -18,7 +18,7 @@ import yaml
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 SUTRA = str(Path(sys.executable).parent / "sutra")
-COPIED = ("base", "overlays", "policies", "argocd")
+COPIED = ("base", "overlays", "policies", "argocd", "gatekeeper")
 CRD_SCHEMAS = os.environ.get(
     "SUTRA_CRD_SCHEMA_DIR", str(CHECKOUT.parent / "shared" / "crd-schemas")
 )
@@ -58,7 +58,7 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
     done = sutra("check")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert lines[-1] == "3 tiers and argocd/ checked: clean"
+    assert lines[-1] == "3 tiers, argocd/ and gatekeeper/ checked: clean"
     for tier in ("low", "medium", "high"):
         assert f"{tier}: 34 objects" in lines
     assert "  sutra-api       Deployment   replicas 20-50 (HPA)" in lines
@@ -69,7 +69,7 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
 def test_quiet_prints_only_the_verdict_when_clean(sutra: Run) -> None:
     done = sutra("check", "--quiet", "low", "--kube-version", "1.37.0")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["1 tier and argocd/ checked: clean"]
+    assert done.stdout.splitlines() == ["1 tier, argocd/ and gatekeeper/ checked: clean"]
 
 
 # (file, old, new, tier that must fail, rule that must be named)
