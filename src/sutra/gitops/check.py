@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sutra.gitops import render, validate
+from sutra.gitops import gatekeeper, render, validate
 from sutra.gitops.paths import TIERS, crd_schema_dir, policy_dir, repo_root
 from sutra.gitops.policy import PolicySet, Violation
 from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
@@ -115,11 +115,11 @@ def check(
     with ThreadPoolExecutor(max_workers=len(tiers) + 2) as pool:
         rendered = {tier: pool.submit(render.render_tier, tier, root) for tier in tiers}
         argocd = pool.submit(render.render_argocd, root)
-        gatekeeper = pool.submit(render.kustomize, admission) if admission.is_dir() else None
+        admitted = pool.submit(render.kustomize, admission) if admission.is_dir() else None
         reports = [Report(tier, rendered[tier].result()) for tier in tiers]
         reports.append(Report(ARGOCD, argocd.result()))
-        if gatekeeper is not None:
-            reports.append(Report(GATEKEEPER, render.parse(gatekeeper.result())))
+        if admitted is not None:
+            reports.append(Report(GATEKEEPER, render.parse(admitted.result())))
     policies = PolicySet(policy_dir(root))
     for report in reports:
         report.violations = validate.validate_objects(
@@ -133,9 +133,7 @@ def check(
 
 
 def _not_generated(root: Path) -> list[Violation]:
-    """A file of gatekeeper/ that `sutra gatekeeper generate` would write differently."""
-    from sutra.gitops import gatekeeper
-
+    """Every file of gatekeeper/ that `sutra gatekeeper generate` would write differently."""
     return [
         Violation(
             GATEKEEPER, "File", path, f"{problem}: run `sutra gatekeeper generate`", "generated"
