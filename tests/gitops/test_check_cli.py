@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sutra.gitops.git import GITOPS_PATHS
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 SUTRA = str(Path(sys.executable).parent / "sutra")
-COPIED = ("base", "components", "overlays", "policies", "argocd")
 CRD_SCHEMAS = os.environ.get(
     "SUTRA_CRD_SCHEMA_DIR", str(CHECKOUT.parent / "shared" / "crd-schemas")
 )
@@ -29,7 +30,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
-    for name in COPIED:
+    for name in GITOPS_PATHS:
         shutil.copytree(CHECKOUT / name, root / name)
     return root
 
@@ -58,7 +59,7 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
     done = sutra("check")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert lines[-1] == "3 tiers and argocd/ checked: clean"
+    assert lines[-1] == "3 tiers, argocd/ and gatekeeper/ checked: clean"
     # medium and high add the prometheus-adapter rules of their traffic signals.
     for tier, count in (("low", 39), ("medium", 40), ("high", 40)):
         assert f"{tier}: {count} objects" in lines
@@ -70,7 +71,7 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
 def test_quiet_prints_only_the_verdict_when_clean(sutra: Run) -> None:
     done = sutra("check", "--quiet", "low", "--kube-version", "1.37.0")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["1 tier and argocd/ checked: clean"]
+    assert done.stdout.splitlines() == ["1 tier, argocd/ and gatekeeper/ checked: clean"]
 
 
 # (file, old, new, tier that must fail, rule that must be named)

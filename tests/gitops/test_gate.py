@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sutra.gitops import check, render, validate
+from sutra.gitops.git import GITOPS_PATHS
 from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -17,7 +18,7 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "repo"
-    for name in ("base", "components", "overlays", "policies", "argocd"):
+    for name in GITOPS_PATHS:
         shutil.copytree(CHECKOUT / name, root / name)
     monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(CHECKOUT.parent / "shared" / "crd-schemas"))
     return root

@@ -12,7 +12,7 @@ REPO_URL = "https://github.com/sutra-ai/sutra-deploy.git"
 
 def test_argocd_objects_match_their_crd_schemas(argocd_objects, repo) -> None:
     kinds = sorted(o["kind"] for o in argocd_objects.objects)
-    assert kinds == ["AppProject", "ApplicationSet"]
+    assert kinds == ["AppProject", "AppProject", "ApplicationSet", "ApplicationSet"]
     found = validate_objects(
         argocd_objects.objects, "argocd", DEFAULT_KUBE_VERSIONS, crd_schema_dir(repo)
     )

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from sutra.gitops.git import GITOPS_PATHS
+
 CHECKOUT = Path(__file__).resolve().parents[2]
-COPIED = ("base", "components", "overlays", "argocd", "policies")
 SUTRA = str(Path(sys.executable).parent / "sutra")
 
 
@@ -59,7 +60,7 @@ class GitopsRepo:
 def repo(tmp_path: Path) -> GitopsRepo:
     path = tmp_path / "repo"
     path.mkdir()
-    for name in COPIED:
+    for name in GITOPS_PATHS:
         shutil.copytree(CHECKOUT / name, path / name)
     (path / "README.md").write_text("# a copy of Sutra Deploy for tests\n")
     gitops = GitopsRepo(path)

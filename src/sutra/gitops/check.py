@@ -1,7 +1,9 @@
 """The manifest gate: per tier render -> schema validation -> policies -> summary.
 
 The same function backs `sutra check`, `make check` and the pull-request workflow, so what a
-reviewer sees locally is what CI enforces. Argo CD's own objects are schema-checked too.
+reviewer sees locally is what CI enforces. Argo CD's own objects are schema-checked too, and so
+are the Gatekeeper objects in gatekeeper/, which must also be exactly what
+`sutra gatekeeper generate` makes from policies/ (the admission twins of the one-object rules).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sutra.gitops import render, validate
+from sutra.gitops import gatekeeper, render, validate
 from sutra.gitops.paths import TIERS, crd_schema_dir, policy_dir, repo_root
 from sutra.gitops.policy import PolicySet, Violation
 from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
 
 ARGOCD = "argocd"
+GATEKEEPER = "gatekeeper"
+NOT_A_TIER = (ARGOCD, GATEKEEPER)
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
@@ -98,27 +102,44 @@ def check(
     root: Path | None = None,
 ) -> list[Report]:
     """Run the gate: a report per tier plus one for argocd/ (schemas only; the Rego policies
-    judge tiers). Raises RenderError, UnknownTier, ValidationSetupError or PolicyError when the
-    gate itself cannot run."""
+    judge tiers) and, when the checkout has one, for gatekeeper/ (schemas, and up to date with
+    policies/). Raises RenderError, UnknownTier, ValidationSetupError, PolicyError or
+    GatekeeperError when the gate itself cannot run."""
     for tier in tiers:
         render.check_tier(tier)
     root = root or repo_root()
     versions = validate.kube_versions(versions)
     schema_dir = crd_schema_dir(root)
     # kustomize runs are independent processes: render them side by side.
-    with ThreadPoolExecutor(max_workers=len(tiers) + 1) as pool:
+    admission = root / GATEKEEPER
+    with ThreadPoolExecutor(max_workers=len(tiers) + 2) as pool:
         rendered = {tier: pool.submit(render.render_tier, tier, root) for tier in tiers}
         argocd = pool.submit(render.render_argocd, root)
+        admitted = pool.submit(render.kustomize, admission) if admission.is_dir() else None
         reports = [Report(tier, rendered[tier].result()) for tier in tiers]
         reports.append(Report(ARGOCD, argocd.result()))
+        if admitted is not None:
+            reports.append(Report(GATEKEEPER, render.parse(admitted.result())))
     policies = PolicySet(policy_dir(root))
     for report in reports:
         report.violations = validate.validate_objects(
             report.objects, report.target, versions, schema_dir
         )
-        if report.target != ARGOCD:
+        if report.target == GATEKEEPER:
+            report.violations.extend(_not_generated(root))
+        elif report.target != ARGOCD:
             report.violations.extend(policies.evaluate(report.objects, report.target))
     return reports
+
+
+def _not_generated(root: Path) -> list[Violation]:
+    """Every file of gatekeeper/ that `sutra gatekeeper generate` would write differently."""
+    return [
+        Violation(
+            GATEKEEPER, "File", path, f"{problem}: run `sutra gatekeeper generate`", "generated"
+        )
+        for path, problem in gatekeeper.stale(root)
+    ]
 
 
 def _range(w: Workload) -> str:
@@ -156,9 +177,11 @@ def summary(report: Report) -> list[str]:
 
 
 def verdict(reports: Sequence[Report]) -> str:
-    tiers = [r for r in reports if r.target != ARGOCD]
+    tiers = [r for r in reports if r.target not in NOT_A_TIER]
     failing = [r for r in reports if r.violations]
-    checked = f"{len(tiers)} tier{'s' if len(tiers) != 1 else ''} and {ARGOCD}/"
+    parts = [f"{len(tiers)} tier{'s' if len(tiers) != 1 else ''}"]
+    parts += [f"{r.target}/" for r in reports if r.target in NOT_A_TIER]
+    checked = f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else parts[0]
     if not failing:
         return f"{checked} checked: clean"
     count = sum(len(r.violations) for r in failing)

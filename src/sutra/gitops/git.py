@@ -8,7 +8,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-GITOPS_PATHS = ("base", "components", "overlays", "argocd", "policies")
+# Every folder the gate reads: what a promotion must find committed, what a test copies.
+GITOPS_PATHS = ("base", "components", "overlays", "argocd", "policies", "gatekeeper")
 
 
 class GitError(RuntimeError):

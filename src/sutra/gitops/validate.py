@@ -7,7 +7,9 @@ against the CRD JSON schemas in `crd_schema_dir()`; a custom kind without a sche
 never a silent pass. Custom resources are strict too: the catalog's schemas leave the top level
 and `metadata` open, where the API server would silently prune a misplaced key (a ServiceMonitor's
 `endpoints` beside `spec`, `metadata.label`), so unknown top-level fields are errors and
-`metadata` is checked as the Kubernetes ObjectMeta it is.
+`metadata` is checked as the Kubernetes ObjectMeta it is. Gatekeeper constraints, whose CRDs
+Gatekeeper makes from the templates, are checked against the schema derived from their
+ConstraintTemplate among the same objects.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sutra.gitops import gatekeeper_schema
 from sutra.gitops.policy import Violation
 
 # Current and previous Kubernetes minor: what the clusters may run during an upgrade.
@@ -170,6 +173,20 @@ def _metadata_errors(obj: dict[str, Any], versions: Sequence[str]) -> list[str]:
     )
 
 
+def _schema_errors(validator: Any, obj: dict[str, Any]) -> list[str]:
+    errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.path))
+    return [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in errors]
+
+
+def _constraint_errors(obj: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> list[str]:
+    import jsonschema
+
+    schema = schemas.get(str(obj.get("kind")))
+    if schema is None:
+        return [f"no ConstraintTemplate here defines the constraint kind {obj.get('kind')}"]
+    return _schema_errors(jsonschema.Draft7Validator(schema), obj)
+
+
 def _custom_errors(obj: dict[str, Any], schema_dir: Path, versions: Sequence[str]) -> list[str]:
     if not schema_dir.is_dir():
         raise ValidationSetupError(
@@ -181,9 +198,10 @@ def _custom_errors(obj: dict[str, Any], schema_dir: Path, versions: Sequence[str
             f"no CRD schema for {obj.get('apiVersion')} {obj.get('kind')} "
             f"(expected {schema_file.relative_to(schema_dir)} in {schema_dir})"
         ]
-    errors = sorted(_crd_validator(schema_file).iter_errors(obj), key=lambda e: list(e.path))
-    found = [f"{_path(e.absolute_path)}: {_short(e.message)}" for e in errors]
-    return found + _metadata_errors(obj, versions)
+    errors = _schema_errors(_crd_validator(schema_file), obj) + _metadata_errors(obj, versions)
+    if gatekeeper_schema.is_template(obj):
+        errors.extend(gatekeeper_schema.template_errors(obj))
+    return errors
 
 
 def validate_objects(
@@ -194,10 +212,14 @@ def validate_objects(
 ) -> list[Violation]:
     """Schema violations of every object (rule `schema`), in input order."""
     found: list[Violation] = []
+    objects = list(objects)
+    constraint_schemas = gatekeeper_schema.constraint_schemas(objects)
     for obj in objects:
         kind, name = _identity(obj)
         if not obj.get("apiVersion") or not obj.get("kind"):
             messages = ["object without apiVersion or kind"]
+        elif gatekeeper_schema.is_constraint(obj):
+            messages = _constraint_errors(obj, constraint_schemas)
         elif is_custom(obj):
             messages = _custom_errors(obj, schema_dir, versions)
         else:
