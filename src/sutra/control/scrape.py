@@ -17,6 +17,9 @@ Labels = Mapping[str, str]
 Where = Callable[[Labels], bool]
 
 
+_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
+
+
 def _any(_: Labels) -> bool:
     return True
 
@@ -26,17 +29,27 @@ class Scrape:
 
     def __init__(self, text: str) -> None:
         self.samples: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
+        self.families: set[str] = set()
         for family in text_string_to_metric_families(text):
+            self.families.add(family.name)
             for sample in family.samples:
                 self.samples[sample.name].append((dict(sample.labels), float(sample.value)))
 
-    def has(self, name: str) -> bool:
-        return name in self.samples
+    def declares(self, name: str) -> bool:
+        """Whether the metric of sample `name` is exposed (perhaps with no series yet)."""
+        base = name
+        for suffix in _SUFFIXES:
+            base = base.removesuffix(suffix)
+        return name in self.samples or name in self.families or base in self.families
 
     def total(self, name: str, where: Where = _any) -> float | None:
-        """The sum of the samples of `name` whose labels pass `where` (None: no such metric)."""
+        """The sum of the samples of `name` whose labels pass `where`.
+
+        0 for a labelled metric without series yet (nothing counted), None when the service
+        does not expose the metric at all.
+        """
         if name not in self.samples:
-            return None
+            return 0.0 if self.declares(name) else None
         return sum(value for labels, value in self.samples[name] if where(labels))
 
     def buckets(self, name: str, where: Where = _any) -> dict[float, float]:
