@@ -57,7 +57,9 @@ def run_control(env: Mapping[str, str], log_dir: Path) -> Iterator[HttpService]:
 
 
 @contextlib.contextmanager
-def websocket(url: str, token: str | None = TOKEN, *, header: bool = False) -> Iterator[ClientConnection]:
+def websocket(
+    url: str, token: str | None = TOKEN, *, header: bool = False
+) -> Iterator[ClientConnection]:
     """The dashboard's WebSocket, authenticated as the page does (subprotocol) or by header."""
     ws_url = url.replace("http://", "ws://") + "/ws"
     protocols = [SUBPROTOCOL]
@@ -67,7 +69,10 @@ def websocket(url: str, token: str | None = TOKEN, *, header: bool = False) -> I
     elif token is not None:
         protocols.append(token_protocol(token))
     with connect(
-        ws_url, subprotocols=protocols, additional_headers=headers, open_timeout=5  # type: ignore[arg-type]
+        ws_url,
+        subprotocols=protocols,
+        additional_headers=headers,
+        open_timeout=5,  # type: ignore[arg-type]
     ) as ws:
         yield ws
 
