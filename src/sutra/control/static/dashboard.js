@@ -29,6 +29,7 @@ function fmtCount(v) { return v == null ? dash : Math.round(v).toLocaleString("e
 function fmtRate(v) { return v == null ? dash : `${v < 10 ? v.toFixed(2) : v.toFixed(1)} /s`; }
 function fmtMs(v) { return v == null ? dash : `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`; }
 function fmtPct(v) { return v == null ? dash : `${(v * 100).toFixed(1)} %`; }
+function fmtCompact(v) { return v >= 10000 ? `${(v / 1000).toFixed(0)}k` : fmtCount(v); }
 function fmtBytes(v) {
   if (v == null) return dash;
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -78,13 +79,14 @@ const FIGURES = {
   ]],
 };
 
+// [title, [[path, label], ...], axis format, smallest top of the axis]
 const CHARTS = [
-  ["Requests per second", [["api.request_rate", "api"], ["hybrid.request_rate", "hybrid"]], fmtRate],
-  ["API latency (ms)", [["api.latency_ms.p50", "p50"], ["api.latency_ms.p95", "p95"], ["api.latency_ms.p99", "p99"]], fmtMs],
-  ["API 5xx share", [["api.error_ratio", "5xx"]], fmtPct],
-  ["Storage writes per second", [["storage.write_rate", "writes"]], fmtRate],
-  ["Knowledge store", [["storage.concepts", "concepts"], ["storage.associations", "edges"]], fmtCount],
-  ["Queue depth", [["storage.queue_depth", "storage writes"], ["hybrid.queue_depth", "embeddings"]], fmtCount],
+  ["Requests per second", [["api.request_rate", "api"], ["hybrid.request_rate", "hybrid"]], fmtRate, 1],
+  ["API latency", [["api.latency_ms.p50", "p50"], ["api.latency_ms.p95", "p95"], ["api.latency_ms.p99", "p99"]], fmtMs, 10],
+  ["API 5xx share", [["api.error_ratio", "5xx"]], fmtPct, 0.03],
+  ["Storage writes per second", [["storage.write_rate", "writes"]], fmtRate, 1],
+  ["Knowledge store", [["storage.concepts", "concepts"], ["storage.associations", "edges"]], fmtCompact, 3],
+  ["Queue depth", [["storage.queue_depth", "storage writes"], ["hybrid.queue_depth", "embeddings"]], fmtCount, 3],
 ];
 
 function pick(obj, path) {
@@ -326,16 +328,28 @@ function chartBox(index, title, series) {
 }
 
 function drawCharts() {
-  const now = state.points.length ? state.points[state.points.length - 1].timestamp : Date.now() / 1000;
-  const start = now - CHART_WINDOW_SECONDS;
-  const recent = state.points.filter((p) => p.timestamp >= start);
-  CHARTS.forEach(([title, series, format], index) => {
+  const points = state.points;
+  const end = points.length ? points[points.length - 1].timestamp : Date.now() / 1000;
+  // The window grows with the data gathered, from one minute up to CHART_WINDOW_SECONDS.
+  const span = points.length ? end - points[0].timestamp : 0;
+  const shown = Math.min(CHART_WINDOW_SECONDS, Math.max(60, Math.ceil(span / 60) * 60));
+  const start = end - shown;
+  const recent = points.filter((p) => p.timestamp >= start);
+  CHARTS.forEach(([title, series, format, floor], index) => {
     const canvas = chartBox(index, title, series).querySelector("canvas");
-    drawChart(canvas, recent, series, start, now, format);
+    drawChart(canvas, recent, series, start, end, format, floor);
   });
 }
 
-function drawChart(canvas, points, series, start, end, format) {
+// A round step (1, 2 or 5 times a power of ten) that splits `max` into three.
+function niceStep(max) {
+  const raw = max / 3;
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+function drawChart(canvas, points, series, start, end, format, floor) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || 380;
   const height = canvas.clientHeight || 150;
@@ -344,17 +358,18 @@ function drawChart(canvas, points, series, start, end, format) {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   ctx.clearRect(0, 0, width, height);
-  const left = 64, right = 8, top = 8, bottom = 20;
+  const left = 66, right = 14, top = 8, bottom = 20;
   const plotW = width - left - right, plotH = height - top - bottom;
 
-  let max = 0;
+  let highest = 0;
   for (const p of points) {
     for (const [path] of series) {
       const v = p.values[path];
-      if (typeof v === "number" && v > max) max = v;
+      if (typeof v === "number" && v > highest) highest = v;
     }
   }
-  max = max > 0 ? max * 1.15 : 1;
+  const step = niceStep(Math.max(highest, floor));
+  const max = step * 3;
   const x = (t) => left + ((t - start) / Math.max(1, end - start)) * plotW;
   const y = (v) => top + plotH - (v / max) * plotH;
 
@@ -365,36 +380,46 @@ function drawChart(canvas, points, series, start, end, format) {
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
   for (let i = 0; i <= 3; i += 1) {
-    const v = (max * i) / 3;
+    const v = step * i;
     ctx.beginPath();
     ctx.moveTo(left, y(v));
     ctx.lineTo(width - right, y(v));
     ctx.stroke();
     ctx.fillText(format(v), left - 6, y(v));
   }
-  ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (let m = 0; m <= CHART_WINDOW_SECONDS / 60; m += 1) {
-    const t = end - m * 60;
-    ctx.fillText(m === 0 ? "now" : `-${m} min`, x(t), top + plotH + 4);
+  const tick = end - start <= 120 ? 15 : 60;
+  for (let ago = 0; ago <= end - start + 0.001; ago += tick) {
+    const label = ago === 0 ? "now" : tick < 60 ? `-${ago} s` : `-${ago / 60} min`;
+    ctx.textAlign = ago === 0 ? "right" : "center";
+    ctx.fillText(label, ago === 0 ? width - right : Math.max(left + 16, x(end - ago)), top + plotH + 4);
   }
   if (!points.length) {
+    ctx.textAlign = "center";
     ctx.fillText("waiting for data", left + plotW / 2, top + plotH / 2);
     return;
   }
   series.forEach(([path], i) => {
-    ctx.strokeStyle = COLORS[i % COLORS.length];
+    const color = COLORS[i % COLORS.length];
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
     ctx.lineWidth = 2;
-    ctx.beginPath();
-    let drawing = false;
-    for (const p of points) {
+    points.forEach((p, k) => {
       const v = p.values[path];
-      if (typeof v !== "number") { drawing = false; continue; } // a gap: no reading
-      if (drawing) ctx.lineTo(x(p.timestamp), y(v));
-      else ctx.moveTo(x(p.timestamp), y(v));
-      drawing = true;
-    }
-    ctx.stroke();
+      if (typeof v !== "number") return; // a gap: no reading
+      const prev = k > 0 ? points[k - 1].values[path] : null;
+      const next = k + 1 < points.length ? points[k + 1].values[path] : null;
+      if (typeof prev === "number") {
+        ctx.beginPath();
+        ctx.moveTo(x(points[k - 1].timestamp), y(prev));
+        ctx.lineTo(x(p.timestamp), y(v));
+        ctx.stroke();
+      } else if (typeof next !== "number") {
+        ctx.beginPath(); // a lone reading: a dot, so it is not lost
+        ctx.arc(x(p.timestamp), y(v), 2.5, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    });
   });
 }
 
@@ -508,36 +533,56 @@ function svg(tag, attrs, text) {
   return el;
 }
 
+const TYPES = ["semantic", "causal", "temporal", "hierarchical", "compositional"];
+
 function drawGraph(concept, neighbors) {
   const root = $("graph-svg");
   root.replaceChildren();
-  const cx = 360, cy = 210, radius = 160;
+  const defs = svg("defs", {});
+  for (const type of TYPES) { // one arrowhead per association type, in its colour
+    const marker = svg("marker", {
+      id: `arrow-${type}`, viewBox: "0 0 10 10", refX: 10, refY: 5,
+      markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse",
+    });
+    marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: `head type-${type}` }));
+    defs.append(marker);
+  }
+  root.append(defs);
+  const cx = 360, cy = 200, rx = 270, ry = 150, centerR = 34, nodeR = 14;
   const shown = neighbors.slice(0, 24);
   const nodes = shown.map((n, i) => {
     const angle = (2 * Math.PI * i) / Math.max(1, shown.length) - Math.PI / 2;
-    return { n, x: cx + radius * 1.6 * Math.cos(angle), y: cy + radius * Math.sin(angle) };
+    return { n, x: cx + rx * Math.cos(angle), y: cy + ry * Math.sin(angle) };
   });
   for (const { n, x, y } of nodes) {
-    root.append(svg("line", { x1: cx, y1: cy, x2: x, y2: y, class: `type-${n.type}` }));
-    const lx = (cx + x) / 2, ly = (cy + y) / 2;
-    const arrow = n.direction === "outgoing" ? "\u2192" : n.direction === "incoming" ? "\u2190" : "";
-    root.append(svg("text", { x: lx, y: ly - 7, class: "edge-label" }, `${arrow} ${n.type} ${n.confidence.toFixed(2)}`));
+    // The edge runs between the circles' rims; its arrow points from source to target.
+    const dx = x - cx, dy = y - cy, d = Math.hypot(dx, dy) || 1;
+    const a = { x: cx + (dx / d) * centerR, y: cy + (dy / d) * centerR };
+    const b = { x: x - (dx / d) * nodeR, y: y - (dy / d) * nodeR };
+    const [from, to] = n.direction === "incoming" ? [b, a] : [a, b];
+    root.append(svg("line", {
+      x1: from.x, y1: from.y, x2: to.x, y2: to.y,
+      class: `type-${n.type}`, "marker-end": `url(#arrow-${n.type})`,
+    }));
+    root.append(svg("text", { x: (cx + x) / 2, y: (cy + y) / 2 - 7, class: "edge-label" },
+      `${n.type} ${n.confidence.toFixed(2)}`));
   }
   for (const { n, x, y } of nodes) {
     const group = svg("g", { class: "node", "data-concept-id": n.concept_id });
-    group.append(svg("circle", { cx: x, cy: y, r: 26 }));
-    group.append(svg("text", { x, y }, short(n.content, 18)));
+    group.append(svg("circle", { cx: x, cy: y, r: nodeR }));
+    // Labels on the far side of the node from the centre, clear of the edge.
+    group.append(svg("text", { x, y: y >= cy ? y + nodeR + 10 : y - nodeR - 9 }, short(n.content, 34)));
     group.append(svg("title", {}, n.content || n.concept_id));
     group.addEventListener("click", () => walk(n.concept_id));
     root.append(group);
   }
   const center = svg("g", { class: "node center" });
-  center.append(svg("circle", { cx, cy, r: 38 }));
-  center.append(svg("text", { x: cx, y: cy }, short(concept.content, 22)));
+  center.append(svg("circle", { cx, cy, r: centerR }));
+  center.append(svg("text", { x: cx, y: cy }, short(concept.content, 10)));
   center.append(svg("title", {}, concept.content));
   root.append(center);
   if (neighbors.length > shown.length) {
-    root.append(svg("text", { x: 360, y: 410, class: "edge-label" },
+    root.append(svg("text", { x: cx, y: 412, class: "edge-label" },
       `${neighbors.length - shown.length} more in the table below`));
   }
 }
