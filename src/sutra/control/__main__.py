@@ -82,6 +82,9 @@ def main() -> int:
         timeout_graceful_shutdown=5,
         server_header=False,
         proxy_headers=False,
+        # Named, not "auto": without the websockets package the server must fail to start,
+        # not serve a dashboard whose live feed silently does not exist.
+        ws="websockets-sansio",
         ws_max_size=64 * 1024,  # the page sends nothing of its own
     )
     server = uvicorn.Server(config)
