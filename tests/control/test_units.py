@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -190,9 +192,15 @@ class Broken(Hanging):
         raise KeyError("a collector bug")
 
 
+def run(coroutine: Any) -> Any:
+    """asyncio.run in a thread of its own: Playwright's sync API may own this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_a_reading_that_hangs_or_breaks_becomes_a_down_service_with_a_reason() -> None:
-    hung = asyncio.run(read_within(Hanging(), 0.05))
+    hung = run(read_within(Hanging(), 0.05))
     assert (hung.status, hung.reason) == ("down", "no answer within 0.05 s")
-    broken = asyncio.run(read_within(Broken(), 1.0))
+    broken = run(read_within(Broken(), 1.0))
     assert broken.status == "down"
     assert "KeyError" in broken.reason and "a collector bug" in broken.reason
