@@ -91,6 +91,24 @@ IMAGES = [
         "create_app(ApiSettings(redis_url='redis://127.0.0.1:1')).openapi()",
     ),
     Image(
+        "sutra-control",
+        "sutra.control",
+        frozenset({"9000"}),
+        frozenset({"SUTRA_CONTROL_HOST=0.0.0.0", "SUTRA_CONTROL_PORT=9000"}),
+        frozenset({"fastapi", "uvicorn", "uvloop", "httptools", "websockets", "httpx", "grpcio"}),
+        frozenset({"lmdb", "usearch", "scikit-learn", "redis"}),
+        # The page ships as package data; the WebSocket needs uvicorn's websockets protocol.
+        "import sutra.control.__main__, uvicorn.loops.uvloop\n"
+        "import uvicorn.protocols.websockets.websockets_sansio_impl\n"
+        "from importlib import resources\n"
+        "from sutra.control.app import create_app\n"
+        "from sutra.control.settings import ControlSettings\n"
+        "create_app(ControlSettings(control_token='t' * 32))\n"
+        "static = resources.files('sutra.control.static')\n"
+        "assert all((static / f).is_file() for f in "
+        "('index.html', 'dashboard.js', 'style.css', 'favicon.svg'))",
+    ),
+    Image(
         "sutra-client",
         "sutra.client.bundle",  # the build stage runs `python -m sutra.client.bundle`
         frozenset({"8080"}),

@@ -177,6 +177,10 @@ def stack_environment(data_dir: Path, services: list[Service]) -> dict[str, str]
     environ.setdefault("SUTRA_STORAGE_SERVER", f"127.0.0.1:{ports.get('storage-server', 50051)}")
     environ.setdefault("SUTRA_HYBRID_URL", f"http://127.0.0.1:{ports.get('sutra-hybrid', 8001)}")
     environ.setdefault("SUTRA_API_URL", f"http://127.0.0.1:{ports.get('sutra-api', 8000)}")
+    metrics_port = environ.get("SUTRA_METRICS_PORT", "9091")
+    environ.setdefault("SUTRA_STORAGE_METRICS_URL", f"http://127.0.0.1:{metrics_port}/metrics")
+    if "sutra-client" in ports:
+        environ.setdefault("SUTRA_CLIENT_URL", f"http://127.0.0.1:{ports['sutra-client']}")
     environ["PYTHONUNBUFFERED"] = "1"
     return environ
 

@@ -1,0 +1,103 @@
+"""`python -m sutra.control`: serve the operator dashboard (settings from SUTRA_* variables).
+
+Without SUTRA_CONTROL_TOKEN it listens on 127.0.0.1 only, whatever SUTRA_CONTROL_HOST says,
+and says so in one warning line at start.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import sys
+
+from pydantic import ValidationError
+
+from sutra.common.logging import configure_logging, log_event
+from sutra.common.settings import describe_error, env_name, fail
+from sutra.control.settings import ControlSettings
+
+NO_TOKEN_WARNING = (
+    "no SUTRA_CONTROL_TOKEN set: the dashboard is open to anyone on this machine, "
+    "so it listens on 127.0.0.1 only"
+)
+
+
+def load() -> ControlSettings:
+    """The settings, or exit 2 with one line; a bad token is named, never echoed."""
+    try:
+        return ControlSettings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        if tuple(error.get("loc", ())) == ("control_token",):
+            message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+            fail("sutra-control", f"invalid setting {env_name(ControlSettings, 'control_token')}: "
+                 f"{message}")  # fmt: skip
+        fail("sutra-control", describe_error(ControlSettings, exc))
+
+
+def main() -> int:
+    settings = load()
+    log = configure_logging("control", settings.log_level)
+    host, port = settings.listen_host, settings.control_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        print(
+            f"sutra-control: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return 2
+    if settings.token is None:
+        log_event(
+            log, NO_TOKEN_WARNING, logging.WARNING, host=host, ignored_host=settings.control_host
+        )
+
+    import uvicorn
+
+    from sutra.control.app import create_app
+
+    app = create_app(settings)
+    log_event(
+        log,
+        "starting",
+        host=host,
+        port=port,
+        interval=settings.control_interval,
+        storage=settings.storage_server,
+        storage_metrics=settings.storage_metrics_url,
+        api=settings.api_url,
+        hybrid=settings.hybrid_url,
+        client=settings.client_url,
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        proxy_headers=False,
+        # Named, not "auto": without the websockets package the server must fail to start,
+        # not serve a dashboard whose live feed silently does not exist.
+        ws="websockets-sansio",
+        ws_max_size=64 * 1024,  # the page sends nothing of its own
+    )
+    server = uvicorn.Server(config)
+    stopped: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda number, _frame: stopped.append(number))
+    with sock:
+        server.run(sockets=[sock])
+    if not server.started:
+        return 2
+    log_event(log, "stopped", signal=signal.Signals(stopped[0]).name if stopped else None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
