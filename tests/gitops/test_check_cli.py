@@ -59,8 +59,9 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[-1] == "3 tiers and argocd/ checked: clean"
-    for tier in ("low", "medium", "high"):
-        assert f"{tier}: 34 objects" in lines
+    # medium and high add the Redis cache: Deployment, Service, ServiceAccount, NetworkPolicy.
+    for tier, count in (("low", 34), ("medium", 38), ("high", 38)):
+        assert f"{tier}: {count} objects" in lines
     assert "  sutra-api       Deployment   replicas 20-50 (HPA)" in lines
     assert any(line.strip().startswith("requests at minimum") for line in lines)
     assert done.stderr == ""
@@ -194,7 +195,7 @@ def test_render_prints_the_tier_as_yaml(sutra: Run) -> None:
     done = sutra("render", "medium")
     assert done.returncode == 0, done.stderr
     objects = [o for o in yaml.safe_load_all(done.stdout) if o]
-    assert len(objects) == 34
+    assert len(objects) == 38  # low's 34 and the Redis cache
     hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler"
                and o["metadata"]["name"] == "sutra-api")  # fmt: skip
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (10, 25)

@@ -15,9 +15,12 @@ def test_every_workload_of_the_table_is_rendered_with_its_kind(
     rendered, tier_table: dict, workload_names: tuple[str, ...]
 ) -> None:
     row = _row(tier_table, rendered.tier)
-    assert set(row) == set(workload_names)
+    assert set(workload_names) <= set(row)
     for name, spec in row.items():
         rendered.get(spec["kind"], name)
+    running = {o["metadata"]["name"] for o in rendered.objects
+               if o["kind"] in ("Deployment", "StatefulSet")}  # fmt: skip
+    assert running == set(row)
 
 
 def test_autoscaled_workloads_have_the_tables_range(rendered, tier_table: dict) -> None:
@@ -71,12 +74,17 @@ def test_no_source_file_sets_replicas_on_an_autoscaled_workload(
                     assert "replicas" not in (doc.get("spec") or {}), f"{path}: {name}"
 
 
-def test_object_names_are_the_same_in_every_tier(rendered_tiers: dict) -> None:
+def test_object_names_are_the_same_in_every_tier_but_the_cache(rendered_tiers: dict) -> None:
+    """Medium and high add the Redis cache (base/sutra-redis) and nothing else."""
     names = {
         tier: sorted((o["kind"], o["metadata"]["name"]) for o in r.objects)
         for tier, r in rendered_tiers.items()
     }
-    assert names["low"] == names["medium"] == names["high"]
+    assert names["medium"] == names["high"]
+    cache = {(kind, "sutra-redis") for kind in
+             ("ServiceAccount", "Service", "Deployment", "NetworkPolicy")}  # fmt: skip
+    assert set(names["high"]) == set(names["low"]) | cache
+    assert not set(names["low"]) & cache
 
 
 def test_everything_lives_in_the_sutra_namespace(rendered) -> None:
@@ -102,7 +110,10 @@ def test_overlays_pin_every_image_to_one_immutable_tag(
 ) -> None:
     overlay = yaml.safe_load((repo / "overlays" / rendered.tier / "kustomization.yaml").read_text())
     pins = {i["name"]: i for i in overlay["images"]}
-    assert set(pins) == {f"ghcr.io/sutra-ai/{w}" for w in workload_names}
+    cached = rendered.find("Deployment", "sutra-redis") is not None
+    assert set(pins) == {f"ghcr.io/sutra-ai/{w}" for w in workload_names} | (
+        {"redis"} if cached else set()
+    )
     for pin in pins.values():
         assert pin.get("newTag") or pin.get("digest")
         assert pin.get("newTag") != "latest"
