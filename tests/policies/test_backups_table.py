@@ -47,9 +47,11 @@ def test_retention_and_alert_age_fit_the_interval(tier: str) -> None:
     backups = TIERS[tier]["backups"]
     # At least two days of history, and the alert waits for more than one interval.
     assert backups["keep"] * backups["interval_minutes"] >= 2 * 24 * 60
-    assert backups["interval_minutes"] < backups["max_age_minutes"] <= 2 * backups[
-        "interval_minutes"
-    ] + 3 * 60
+    assert (
+        backups["interval_minutes"]
+        < backups["max_age_minutes"]
+        <= 2 * backups["interval_minutes"] + 3 * 60
+    )
     assert backups["volume_gi"] >= (backups["keep"] + 1) * STORE_GI
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import yaml
 
@@ -19,7 +21,7 @@ def test_three_tiers() -> None:
 def test_each_tier_runs_every_workload_of_the_tier_below() -> None:
     """Tiers only add workloads going up (medium and high add the Redis cache)."""
     rows = [set(t["workloads"]) for t in TIERS.values()]
-    assert all(lower <= higher for lower, higher in zip(rows, rows[1:], strict=False))
+    assert all(lower <= higher for lower, higher in itertools.pairwise(rows))
     assert rows[-1] == ALL_WORKLOADS
 
 
