@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from sutra.api.settings import ApiSettings
+from sutra.gitops.paths import policy_dir
+from sutra.gitops.policy import PolicySet
 from sutra.gitops.quantities import parse_quantity
 
 from .test_network_policies import MONITORING, OUTSIDE, _pods, _stranger, can_connect
@@ -97,3 +99,12 @@ def test_only_the_api_reaches_the_cache(rendered) -> None:
     assert not can_connect(no_egress, api, cache, 6379)
     no_policy = [p for p in policies if p["metadata"]["name"] not in (CACHE, "default-deny")]
     assert can_connect(no_policy, _stranger(OUTSIDE), cache, 6379)
+
+
+def test_the_gate_rejects_the_cache_in_low(rendered_tiers, repo) -> None:
+    """medium's objects judged as low: the cache is a workload low's table row does not have."""
+    policies = PolicySet(policy_dir(repo))
+    medium = rendered_tiers["medium"].objects
+    assert [str(v) for v in policies.evaluate(medium, "medium")] == []
+    found = {(v.rule, v.kind, v.name) for v in policies.evaluate(medium, "low")}
+    assert ("tier_workloads", "Deployment", CACHE) in found
