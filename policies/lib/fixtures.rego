@@ -10,6 +10,7 @@ ports := {
 	"sutra-hybrid": 8001,
 	"sutra-control": 9000,
 	"sutra-client": 8080,
+	"sutra-redis": 6379,
 }
 
 port(n) := object.get(ports, n, 8080)
@@ -151,22 +152,49 @@ service(n) := {
 	},
 }
 
-snapshot := {
+# The snapshot job as the tier table's backups say, writing onto a claim of its own.
+snapshot(t) := {
 	"apiVersion": "batch/v1",
 	"kind": "CronJob",
 	"metadata": meta("storage-snapshot"),
 	"spec": {
-		"schedule": "0 3 * * *",
-		"jobTemplate": {"spec": {"template": {
-			"metadata": {"labels": labels("storage-snapshot")},
-			"spec": {
-				"restartPolicy": "OnFailure",
-				"securityContext": pod_security,
-				"containers": [object.remove(container("storage-snapshot", 9999), [
-					"livenessProbe", "readinessProbe", "ports",
-				])],
+		"schedule": k8s.config.tiers[t].backups.schedule,
+		"timeZone": "Etc/UTC",
+		"concurrencyPolicy": "Forbid",
+		"startingDeadlineSeconds": 60,
+		"jobTemplate": {"spec": {
+			"activeDeadlineSeconds": 600,
+			"template": {
+				"metadata": {"labels": labels("storage-snapshot")},
+				"spec": {
+					"restartPolicy": "OnFailure",
+					"securityContext": pod_security,
+					"containers": [object.union(
+						object.remove(container("storage-snapshot", 9999), [
+							"livenessProbe", "readinessProbe", "ports",
+						]),
+						{
+							"args": [
+								"storage", "snapshot", "--to", "/snapshots",
+								"--keep", sprintf("%v", [k8s.config.tiers[t].backups.keep]),
+							],
+							"volumeMounts": [{"name": "snapshots", "mountPath": "/snapshots"}],
+						},
+					)],
+					"volumes": [{"name": "snapshots", "persistentVolumeClaim": {"claimName": "storage-snapshots"}}],
+				},
 			},
-		}}},
+		}},
+	},
+}
+
+snapshot_claim(t) := {
+	"apiVersion": "v1",
+	"kind": "PersistentVolumeClaim",
+	"metadata": meta("storage-snapshots"),
+	"spec": {
+		"accessModes": ["ReadWriteOnce"],
+		"resources": {"requests": {"storage": sprintf("%vGi", [k8s.config.tiers[t].backups.volume_gi])}},
 	},
 }
 
@@ -226,7 +254,7 @@ tier_objects(t) := array.concat(
 		array.concat(
 			[o | some n, _ in k8s.config.tiers[t].workloads; o := service(n)],
 			array.concat(
-				[snapshot, default_deny, snapshot_policy],
+				[snapshot(t), snapshot_claim(t), default_deny, snapshot_policy],
 				[o | some n, _ in k8s.config.tiers[t].workloads; o := allow(n)],
 			),
 		),

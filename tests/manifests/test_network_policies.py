@@ -27,6 +27,8 @@ INTERNAL_FLOWS = {
     ("sutra-control", "sutra-hybrid", 8001),
     ("sutra-control", "sutra-client", 8080),
 }
+# Tiers that run the shared cache (medium, high) add exactly this flow.
+CACHE_FLOWS = {("sutra-api", "sutra-redis", 6379)}
 FROM_OUTSIDE = {("sutra-client", 8080), ("sutra-api", 8000), ("sutra-control", 9000)}
 FROM_MONITORING = {
     ("sutra-client", 8080), ("sutra-api", 8000), ("sutra-hybrid", 8001),
@@ -138,7 +140,7 @@ def test_default_deny_covers_every_pod_in_both_directions(rendered) -> None:
     assert len(deny) == 1
 
 
-def test_pods_talk_exactly_along_the_architecture(rendered) -> None:
+def test_pods_talk_exactly_along_the_architecture(rendered, tier_table) -> None:
     policies = rendered.of_kind("NetworkPolicy")
     pods = _pods(rendered)
     allowed = {
@@ -146,7 +148,8 @@ def test_pods_talk_exactly_along_the_architecture(rendered) -> None:
         for src in pods for dst in pods for port in dst.ports.values()
         if src is not dst and can_connect(policies, src, dst, port)
     }  # fmt: skip
-    assert allowed == INTERNAL_FLOWS
+    cached = "sutra-redis" in tier_table["tiers"][rendered.tier]["workloads"]
+    assert allowed == INTERNAL_FLOWS | (CACHE_FLOWS if cached else set())
 
 
 def test_only_the_storage_clients_reach_the_storage_grpc_port(rendered, tier_table) -> None:

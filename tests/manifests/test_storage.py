@@ -1,4 +1,4 @@
-"""The single-writer store: one pod, its own volume, a drain on SIGTERM, daily snapshots."""
+"""The single-writer store: one pod, its own volume, a drain on SIGTERM, snapshots per tier."""
 
 from __future__ import annotations
 
@@ -57,17 +57,20 @@ def test_storage_service_is_headless(rendered) -> None:
     assert {p["port"] for p in svc["spec"]["ports"]} == {50051, 9091}
 
 
-def test_snapshot_job_runs_daily_one_at_a_time_onto_its_own_volume(rendered) -> None:
+def test_snapshot_job_runs_on_the_tiers_schedule_one_at_a_time_onto_its_own_volume(
+    rendered, tier_table: dict
+) -> None:
+    backups = tier_table["tiers"][rendered.tier]["backups"]
     job = rendered.get("CronJob", "storage-snapshot")
     assert job["spec"]["concurrencyPolicy"] == "Forbid"
-    minute, hour, dom, month, dow = job["spec"]["schedule"].split()
-    assert minute.isdigit() and hour.isdigit() and (dom, month, dow) == ("*", "*", "*")
+    assert job["spec"]["schedule"] == backups["schedule"]
+    assert job["spec"]["timeZone"] == "Etc/UTC"
     pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"].startswith("ghcr.io/sutra-ai/storage-server:")
     argv = [*container.get("command", []), *container.get("args", [])]
     assert argv[-8:] == ["storage", "snapshot", "--server", "storage-server:50051", "--to",
-                         "/snapshots", "--keep", "7"]  # fmt: skip
+                         "/snapshots", "--keep", str(backups["keep"])]  # fmt: skip
     claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
               for v in pod["volumes"] if "persistentVolumeClaim" in v}  # fmt: skip
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
@@ -75,3 +78,4 @@ def test_snapshot_job_runs_daily_one_at_a_time_onto_its_own_volume(rendered) -> 
     assert mounts["snapshots"] == "/snapshots"
     pvc = rendered.get("PersistentVolumeClaim", "storage-snapshots")
     assert pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pvc["spec"]["resources"]["requests"]["storage"] == f"{backups['volume_gi']}Gi"

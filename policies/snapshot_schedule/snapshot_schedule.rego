@@ -1,0 +1,203 @@
+# The store's snapshot CronJob runs as the tier table's `backups` says: its schedule (UTC), its
+# retention (`--keep`), one run at a time, deadlines that fit the alert's `max_age_minutes`, and
+# it writes onto a volume of its own, never the storage server's: losing the store's volume must
+# not lose its backups, and the snapshot-too-old alert must not fire on a healthy schedule.
+package sutra.snapshot_schedule
+
+import data.sutra.lib.k8s
+
+job_name := "storage-snapshot"
+
+backups := k8s.config.tiers[k8s.tier].backups
+
+jobs := [o | some o in k8s.objects; o.kind == "CronJob"; o.metadata.name == job_name]
+
+deny contains {"kind": "CronJob", "name": job_name, "msg": msg} if {
+	backups
+	count(jobs) == 0
+	msg := sprintf(
+		"CronJob %s is missing: the %s tier snapshots the store at %q (tier table backups)",
+		[job_name, k8s.tier, backups.schedule],
+	)
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	have := object.get(o, ["spec", "schedule"], "")
+	have != backups.schedule
+	msg := sprintf("runs at %q: the %s tier table says schedule %q", [have, k8s.tier, backups.schedule])
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	have := object.get(o, ["spec", "timeZone"], "unset")
+	not have in {"Etc/UTC", "UTC"}
+	msg := sprintf("has timeZone %q: set timeZone: Etc/UTC (the table's schedules are UTC)", [have])
+}
+
+deny contains violation(o, "may run twice at once: set concurrencyPolicy: Forbid") if {
+	some o in jobs
+	object.get(o, ["spec", "concurrencyPolicy"], "Allow") != "Forbid"
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	have := keep(o)
+	have != backups.keep
+	msg := sprintf("keeps %v snapshots: the %s tier table says --keep %v", [have, k8s.tier, backups.keep])
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	not keep(o)
+	msg := sprintf("keeps every snapshot: pass --keep %v (tier table)", [backups.keep])
+}
+
+deadline_paths := {
+	"startingDeadlineSeconds": ["spec", "startingDeadlineSeconds"],
+	"activeDeadlineSeconds": ["spec", "jobTemplate", "spec", "activeDeadlineSeconds"],
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	some field, path in deadline_paths
+	not is_number(object.get(o, path, null))
+	msg := sprintf(
+		"sets no %s: a late or hung run must end before the snapshot-too-old alert (%v minutes)",
+		[field, backups.max_age_minutes],
+	)
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	some field, path in deadline_paths
+	seconds := object.get(o, path, 0)
+	is_number(seconds)
+	seconds >= backups.interval_minutes * 60
+	msg := sprintf(
+		"has %s %v, not under the %v-minute interval: runs would overlap or be skipped",
+		[field, seconds, backups.interval_minutes],
+	)
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	start := o.spec.startingDeadlineSeconds
+	active := o.spec.jobTemplate.spec.activeDeadlineSeconds
+	oldest := backups.interval_minutes + ((start + active) / 60)
+	oldest > backups.max_age_minutes
+	msg := sprintf(
+		"may let the newest snapshot reach %v minutes (interval %v + startingDeadlineSeconds %v + activeDeadlineSeconds %v) on a healthy schedule, past max_age_minutes %v: shorten the deadlines",
+		[oldest, backups.interval_minutes, start, active, backups.max_age_minutes],
+	)
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	not target(o)
+	msg := "has no --to DIR: the snapshot command needs a directory on its own volume"
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	not volume_of(o, target(o))
+	msg := sprintf("writes to %s, which is on no volume: mount a PersistentVolumeClaim of its own there", [target(o)])
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	volume := volume_of(o, target(o))
+	not volume.persistentVolumeClaim
+	msg := sprintf("writes to %s on volume %s, which is not a PersistentVolumeClaim: snapshots must outlive the pod", [target(o), volume.name])
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	claim := volume_of(o, target(o)).persistentVolumeClaim.claimName
+	storage_claim(claim)
+	msg := sprintf("writes to %s on claim %s, the storage server's own volume: give the snapshots a PersistentVolumeClaim of their own", [target(o), claim])
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	claim := volume_of(o, target(o)).persistentVolumeClaim.claimName
+	not storage_claim(claim)
+	count(claims(claim)) == 0
+	msg := sprintf("writes to claim %s, which this tier does not define: add the PersistentVolumeClaim (%vGi)", [claim, backups.volume_gi])
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	claim := volume_of(o, target(o)).persistentVolumeClaim.claimName
+	some pvc in claims(claim)
+	size := object.get(pvc, ["spec", "resources", "requests", "storage"], "no size")
+	not big_enough(size)
+	msg := sprintf(
+		"writes to claim %s of %s: the %s tier keeps %v snapshots and needs %vGi (tier table volume_gi)",
+		[claim, size, k8s.tier, backups.keep, backups.volume_gi],
+	)
+}
+
+violation(o, msg) := {"kind": o.kind, "name": o.metadata.name, "msg": sprintf("CronJob %s %s", [o.metadata.name, msg])}
+
+big_enough(size) if k8s.quantity(size) >= backups.volume_gi * ((1024 * 1024) * 1024)
+
+claims(claim) := [p | some p in k8s.objects; p.kind == "PersistentVolumeClaim"; p.metadata.name == claim]
+
+# The snapshot command's options: `--keep N` or `--keep=N`, `--to DIR` or `--to=DIR`.
+argv(o) := [a |
+	some c in k8s.containers(o)
+	some a in array.concat(object.get(c, "command", []), object.get(c, "args", []))
+]
+
+option(o, name) := v if {
+	args := argv(o)
+	some i, a in args
+	a == name
+	v := args[i + 1]
+} else := v if {
+	some a in argv(o)
+	startswith(a, concat("", [name, "="]))
+	v := substring(a, count(name) + 1, -1)
+}
+
+keep(o) := to_number(option(o, "--keep"))
+
+target(o) := option(o, "--to")
+
+# The deepest volumeMount holding path, and the pod volume behind it.
+mounts_under(o, path) := [m |
+	some c in k8s.containers(o)
+	some m in object.get(c, "volumeMounts", [])
+	under(path, m.mountPath)
+]
+
+under(path, mount) if path == mount
+
+under(path, mount) if startswith(path, concat("", [trim_right(mount, "/"), "/"]))
+
+volume_of(o, path) := v if {
+	mounts := mounts_under(o, path)
+	deepest := max([count(m.mountPath) | some m in mounts])
+	some m in mounts
+	count(m.mountPath) == deepest
+	some v in object.get(k8s.pod_spec(o), "volumes", [])
+	v.name == m.name
+}
+
+# A claim of the storage server: one its pods mount, or one its volumeClaimTemplates create
+# (<template>-<statefulset>-<ordinal>).
+storage_claim(claim) if {
+	some s in k8s.workloads
+	s.metadata.name == k8s.config.storage.workload
+	some v in object.get(k8s.pod_spec(s), "volumes", [])
+	v.persistentVolumeClaim.claimName == claim
+}
+
+storage_claim(claim) if {
+	some s in k8s.workloads
+	s.metadata.name == k8s.config.storage.workload
+	s.kind == "StatefulSet"
+	some t in object.get(s, ["spec", "volumeClaimTemplates"], [])
+	startswith(claim, sprintf("%s-%s-", [t.metadata.name, s.metadata.name]))
+}

@@ -1,0 +1,133 @@
+package sutra.snapshot_schedule
+
+import data.sutra.lib.fixtures as f
+
+good(t) := f.tier_objects(t)
+
+container_path := "/spec/jobTemplate/spec/template/spec/containers/0"
+
+messages(t, objs) := {v.msg | some v in deny with input as f.tier_input(t, objs)}
+
+test_compliant_tiers_allowed if {
+	low := good("low")
+	count(deny) == 0 with input as f.tier_input("low", low)
+	medium := good("medium")
+	count(deny) == 0 with input as f.tier_input("medium", medium)
+	high := good("high")
+	count(deny) == 0 with input as f.tier_input("high", high)
+}
+
+test_other_tiers_schedule_denied if {
+	# low's daily job is wrong for high, which snapshots hourly and keeps 48.
+	objs := array.concat(
+		[o | some o in good("high"); not o.kind in {"CronJob", "PersistentVolumeClaim"}],
+		[o | some o in good("low"); o.kind in {"CronJob", "PersistentVolumeClaim"}],
+	)
+	msgs := messages("high", objs)
+	some m1 in msgs
+	contains(m1, `runs at "17 3 * * *": the high tier table says schedule "17 * * * *"`)
+	some m2 in msgs
+	contains(m2, "keeps 7 snapshots: the high tier table says --keep 48")
+	some m3 in msgs
+	contains(m3, "of 100Gi: the high tier keeps 48 snapshots and needs 500Gi")
+}
+
+test_missing_job_denied if {
+	objs := f.without(good("low"), "CronJob", "storage-snapshot")
+	some m in messages("low", objs)
+	startswith(m, "CronJob storage-snapshot is missing")
+}
+
+test_keep_equals_form_allowed if {
+	objs := f.patch(good("medium"), "CronJob", "storage-snapshot", [{
+		"op": "replace", "path": concat("", [container_path, "/args"]),
+		"value": ["storage", "snapshot", "--to=/snapshots/medium", "--keep=28"],
+	}])
+	count(deny) == 0 with input as f.tier_input("medium", objs)
+}
+
+test_no_keep_denied if {
+	objs := f.patch(good("low"), "CronJob", "storage-snapshot", [{
+		"op": "replace", "path": concat("", [container_path, "/args"]),
+		"value": ["storage", "snapshot", "--to", "/snapshots"],
+	}])
+	messages("low", objs) == {"CronJob storage-snapshot keeps every snapshot: pass --keep 7 (tier table)"}
+}
+
+test_concurrent_runs_denied if {
+	objs := f.patch(good("low"), "CronJob", "storage-snapshot", [{"op": "remove", "path": "/spec/concurrencyPolicy"}])
+	messages("low", objs) == {"CronJob storage-snapshot may run twice at once: set concurrencyPolicy: Forbid"}
+}
+
+test_local_time_zone_denied if {
+	objs := f.patch(good("low"), "CronJob", "storage-snapshot", [{"op": "replace", "path": "/spec/timeZone", "value": "Europe/Paris"}])
+	some m in messages("low", objs)
+	contains(m, `has timeZone "Europe/Paris"`)
+}
+
+test_missing_deadline_denied if {
+	objs := f.patch(good("high"), "CronJob", "storage-snapshot", [{"op": "remove", "path": "/spec/jobTemplate/spec/activeDeadlineSeconds"}])
+	some m in messages("high", objs)
+	contains(m, "sets no activeDeadlineSeconds")
+}
+
+test_deadline_longer_than_interval_denied if {
+	# Two hours may suit a daily job; hourly, the next run would be skipped.
+	objs := f.patch(good("high"), "CronJob", "storage-snapshot", [{"op": "replace", "path": "/spec/jobTemplate/spec/activeDeadlineSeconds", "value": 7200}])
+	msgs := messages("high", objs)
+	some m1 in msgs
+	contains(m1, "has activeDeadlineSeconds 7200, not under the 60-minute interval")
+	some m2 in msgs
+	contains(m2, "past max_age_minutes 120")
+}
+
+test_deadlines_past_alert_threshold_denied if {
+	objs := f.patch(good("high"), "CronJob", "storage-snapshot", [
+		{"op": "replace", "path": "/spec/startingDeadlineSeconds", "value": 1800},
+		{"op": "replace", "path": "/spec/jobTemplate/spec/activeDeadlineSeconds", "value": 3000},
+	])
+	messages("high", objs) == {"CronJob storage-snapshot may let the newest snapshot reach 140 minutes (interval 60 + startingDeadlineSeconds 1800 + activeDeadlineSeconds 3000) on a healthy schedule, past max_age_minutes 120: shorten the deadlines"}
+}
+
+test_storage_volume_denied if {
+	objs := f.patch(good("low"), "CronJob", "storage-snapshot", [{
+		"op": "replace", "path": "/spec/jobTemplate/spec/template/spec/volumes/0/persistentVolumeClaim/claimName",
+		"value": "storage-data-storage-server-0",
+	}])
+	some m in messages("low", objs)
+	contains(m, "on claim storage-data-storage-server-0, the storage server's own volume")
+}
+
+test_empty_dir_denied if {
+	objs := f.patch(good("low"), "CronJob", "storage-snapshot", [{
+		"op": "replace", "path": "/spec/jobTemplate/spec/template/spec/volumes/0",
+		"value": {"name": "snapshots", "emptyDir": {}},
+	}])
+	some m in messages("low", objs)
+	contains(m, "on volume snapshots, which is not a PersistentVolumeClaim")
+}
+
+test_target_outside_volumes_denied if {
+	objs := f.patch(good("low"), "CronJob", "storage-snapshot", [{
+		"op": "replace", "path": concat("", [container_path, "/args/3"]), "value": "/var/backups",
+	}])
+	some m in messages("low", objs)
+	contains(m, "writes to /var/backups, which is on no volume")
+}
+
+test_nested_mount_decides if {
+	# /snapshots/store is its own (storage) volume even though /snapshots is a fine claim.
+	objs := f.patch(good("low"), "CronJob", "storage-snapshot", [
+		{"op": "replace", "path": concat("", [container_path, "/args/3"]), "value": "/snapshots/store/daily"},
+		{"op": "add", "path": concat("", [container_path, "/volumeMounts/-"]), "value": {"name": "data", "mountPath": "/snapshots/store/"}},
+		{"op": "add", "path": "/spec/jobTemplate/spec/template/spec/volumes/-", "value": {"name": "data", "persistentVolumeClaim": {"claimName": "storage-data-storage-server-0"}}},
+	])
+	some m in messages("low", objs)
+	contains(m, "the storage server's own volume")
+}
+
+test_undefined_claim_denied if {
+	objs := f.without(good("low"), "PersistentVolumeClaim", "storage-snapshots")
+	some m in messages("low", objs)
+	contains(m, "writes to claim storage-snapshots, which this tier does not define")
+}
