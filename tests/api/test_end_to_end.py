@@ -88,6 +88,9 @@ def test_two_hop_question_answers_through_the_intermediate_concept(http: httpx.C
     path = two_hop[0]
     assert 0 < path["confidence"] <= 1 and path["explanation"]
     assert len(path["concept_ids"]) == len(path["concepts"])
+    # One edge between each pair of concepts, with the stored association's own confidence.
+    assert len(path["edges"]) == len(path["concepts"]) - 1
+    assert all(e["type"] and 0 < e["confidence"] <= 1 for e in path["edges"])
     assert "chest pain" in body["answer"].lower()
 
 

@@ -153,9 +153,15 @@ class ConfidenceBreakdown(BaseModel):
     final: float
 
 
+class ReasoningEdge(BaseModel):
+    type: str = Field(description="the association's type")
+    confidence: float = Field(description="the stored association's own confidence")
+
+
 class ReasoningPath(BaseModel):
     concepts: list[str] = Field(description="the concepts' content, start to end")
     concept_ids: list[str]
+    edges: list[ReasoningEdge] = Field(description="the associations between them, in order")
     confidence: float
     explanation: str
 

@@ -334,6 +334,10 @@ def _reasoned(query: str, result: dict[str, Any]) -> dict[str, Any]:
             {
                 "concepts": list(p.get("path", [])),
                 "concept_ids": list(p.get("concept_ids", [])),
+                "edges": [
+                    {"type": str(e.get("type", "")), "confidence": float(e.get("confidence", 0.0))}
+                    for e in p.get("edges", [])
+                ],
                 "confidence": float(p.get("confidence", 0.0)),
                 "explanation": str(p.get("explanation", "")),
             }

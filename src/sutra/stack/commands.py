@@ -14,12 +14,13 @@ def register(subparsers: Any) -> None:
         "up",
         help="run every service locally (Ctrl-C stops them all)",
         description=(
-            "Start the storage server, sutra-hybrid and sutra-api (and the dashboard and the "
-            "client when installed) as local processes on their usual ports, wait until each is "
-            "ready, load the demo knowledge set into an empty store, and print the URLs. Each "
-            "log line is prefixed with its service's name. Ctrl-C stops everything cleanly. "
-            "Ports come from the services' own variables (SUTRA_STORAGE_PORT, "
-            "SUTRA_METRICS_PORT, SUTRA_HYBRID_PORT, SUTRA_API_PORT, ...)."
+            "Start the storage server, sutra-hybrid, sutra-api, the operator dashboard "
+            "(sutra-control) and the web client (sutra-client) as local processes on their "
+            "usual ports, wait until each is ready, load the demo knowledge set into an empty "
+            "store, and print the URLs. Each log line is prefixed with its service's name. "
+            "Ctrl-C stops everything cleanly. Ports come from the services' own variables "
+            "(SUTRA_STORAGE_PORT, SUTRA_METRICS_PORT, SUTRA_HYBRID_PORT, SUTRA_API_PORT, "
+            "SUTRA_CONTROL_PORT, SUTRA_CLIENT_PORT); SUTRA_CONTROL_TOKEN protects the dashboard."
         ),
     )
     up.add_argument(
@@ -70,6 +71,16 @@ def announce(stack: Any) -> None:
             f"  curl -s {api.url}/reason -H 'Content-Type: application/json' \\",
             '       -d \'{"query": "What does the heart help transport?"}\'',
         ]
+    by_name = {r.service.name: r for r in stack.running}
+    if "sutra-client" in by_name:
+        lines += ["", f"Ask and learn in the browser: {by_name['sutra-client'].url}"]
+    if "sutra-control" in by_name:
+        access = (
+            "log in with SUTRA_CONTROL_TOKEN"
+            if stack.environ.get("SUTRA_CONTROL_TOKEN")
+            else "no SUTRA_CONTROL_TOKEN: open to this machine only"
+        )
+        lines.append(f"Operator dashboard: {by_name['sutra-control'].url} ({access})")
     lines += ["", "Ctrl-C stops everything.", ""]
     for line in lines:
         stack.say("sutra up", line)

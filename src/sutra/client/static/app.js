@@ -1,5 +1,5 @@
 // Sutra UI: ask a question, learn a fact, against the public API (POST /reason, POST /learn,
-// GET /stats, GET /concepts/{id}/neighbors). The API base comes from config.js, which is
+// GET /stats). The API base comes from config.js, which is
 // replaced at deploy time. document.body.dataset.state always says what the page shows:
 // starting | ready | empty | loading | answered | api-down | rate-limited | error.
 "use strict";
@@ -138,42 +138,6 @@
   }
 
   // ------------------------------------------------------------------ reasoning
-  // /reason gives each path's concepts and overall confidence; each edge's own confidence
-  // is the stored association's, read from the first concept's neighbours (once per concept).
-  async function edgesOf(paths) {
-    const neighbours = new Map();
-    const lookup = (id) => {
-      if (!neighbours.has(id)) {
-        neighbours.set(
-          id,
-          api("GET", `/concepts/${encodeURIComponent(id)}/neighbors?limit=1000`).then(
-            (data) => data.neighbors,
-            () => null
-          )
-        );
-      }
-      return neighbours.get(id);
-    };
-    return Promise.all(
-      paths.map(async (path) => {
-        if (Array.isArray(path.edges) && path.edges.length === path.concept_ids.length - 1) {
-          return path.edges;
-        }
-        const ids = path.concept_ids;
-        return Promise.all(
-          ids.slice(1).map(async (id, i) => {
-            const list = await lookup(ids[i]);
-            if (!list) return null;
-            const joining = list.filter((n) => n.concept_id === id);
-            if (!joining.length) return null;
-            const best = joining.reduce((a, b) => (b.confidence > a.confidence ? b : a));
-            return { type: best.type, confidence: best.confidence };
-          })
-        );
-      })
-    );
-  }
-
   function renderAnswer(result) {
     $("answer").hidden = false;
     const answered = Boolean(result.answer);
@@ -206,9 +170,8 @@
       const result = await api("POST", "/reason", { query });
       renderAnswer(result);
       if (result.paths.length) {
-        const edges = await edgesOf(result.paths);
-        const paths = result.paths.map((p, i) => ({ ...p, edges: edges[i] }));
-        window.SutraGraph.draw($("graph"), paths, result.answer);
+        // Each path carries its edges (type and the stored association's confidence).
+        window.SutraGraph.draw($("graph"), result.paths, result.answer);
       }
       setBusy(false);
       if (!result.answer && knownConcepts === 0) showEmpty();
