@@ -6,32 +6,18 @@ cleanly (exit 0).
 
 from __future__ import annotations
 
-import signal
-import socket
 import sys
 
 from sutra.client.settings import ClientSettings
 from sutra.common.logging import configure_logging, log_event
+from sutra.common.serve import listen, serve
 from sutra.common.settings import load_settings
 
 
 def main() -> int:
     settings = load_settings(ClientSettings, "sutra-client")
     log = configure_logging("client", settings.log_level)
-    family = socket.AF_INET6 if ":" in settings.client_host else socket.AF_INET
-    try:
-        sock = socket.create_server(
-            (settings.client_host, settings.client_port), family=family, backlog=1024
-        )
-    except OSError as exc:
-        print(
-            f"sutra-client: cannot listen on {settings.client_host}:{settings.client_port}: "
-            f"{exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return 2
-
-    import uvicorn
+    sock = listen("sutra-client", settings.client_host, settings.client_port, backlog=1024)
 
     from sutra.client.server import create_app
 
@@ -44,27 +30,7 @@ def main() -> int:
         api=settings.api_url,
         api_base=settings.api_base,
     )
-    config = uvicorn.Config(
-        app,
-        host=settings.client_host,
-        port=settings.client_port,
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    stopped: list[int] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda number, _frame: stopped.append(number))
-    with sock:
-        server.run(sockets=[sock])
-    if not server.started:
-        return 2
-    log_event(log, "stopped", signal=signal.Signals(stopped[0]).name if stopped else None)
-    return 0
+    return serve(app, sock, log, graceful_seconds=5)
 
 
 if __name__ == "__main__":

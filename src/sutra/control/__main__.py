@@ -7,13 +7,12 @@ and says so in one warning line at start.
 from __future__ import annotations
 
 import logging
-import signal
-import socket
 import sys
 
 from pydantic import ValidationError
 
 from sutra.common.logging import configure_logging, log_event
+from sutra.common.serve import listen, serve
 from sutra.common.settings import describe_error, env_name, fail
 from sutra.control.settings import ControlSettings
 
@@ -40,20 +39,11 @@ def main() -> int:
     settings = load()
     log = configure_logging("control", settings.log_level)
     host, port = settings.listen_host, settings.control_port
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        sock = socket.create_server((host, port), family=family, backlog=128)
-    except OSError as exc:
-        print(
-            f"sutra-control: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr
-        )
-        return 2
+    sock = listen("sutra-control", host, port, backlog=128)
     if settings.token is None:
         log_event(
             log, NO_TOKEN_WARNING, logging.WARNING, host=host, ignored_host=settings.control_host
         )
-
-    import uvicorn
 
     from sutra.control.app import create_app
 
@@ -70,33 +60,16 @@ def main() -> int:
         hybrid=settings.hybrid_url,
         client=settings.client_url,
     )
-    config = uvicorn.Config(
+    return serve(
         app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=5,
-        server_header=False,
-        proxy_headers=False,
+        sock,
+        log,
+        graceful_seconds=5,
         # Named, not "auto": without the websockets package the server must fail to start,
         # not serve a dashboard whose live feed silently does not exist.
         ws="websockets-sansio",
         ws_max_size=64 * 1024,  # the page sends nothing of its own
     )
-    server = uvicorn.Server(config)
-    stopped: list[int] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda number, _frame: stopped.append(number))
-    with sock:
-        server.run(sockets=[sock])
-    if not server.started:
-        return 2
-    log_event(log, "stopped", signal=signal.Signals(stopped[0]).name if stopped else None)
-    return 0
 
 
 if __name__ == "__main__":

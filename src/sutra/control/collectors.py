@@ -122,17 +122,8 @@ class HttpCollector:
                 ready = False
                 reasons.append(f"not ready: {_error_message(answer)}")
         scrape = None
-        if self.metrics_path is not None:
-            answer = replies[self.metrics_path]
-            if isinstance(answer, BaseException):
-                reasons.append(describe_http_error(self.metrics_path, answer, self.timeout))
-            elif answer.status_code != 200:
-                reasons.append(f"{self.metrics_path} answered HTTP {answer.status_code}")
-            else:
-                try:
-                    scrape = Scrape(answer.text)
-                except ValueError as exc:
-                    reasons.append(f"{self.metrics_path} is not Prometheus text: {exc}")
+        if (path := self.metrics_path) is not None:
+            scrape = read_scrape(path, replies[path], self.timeout, reasons)
         return Reading(
             self.name,
             self.target,
@@ -145,6 +136,25 @@ class HttpCollector:
 
     async def close(self) -> None:
         """The HTTP client is shared and closed by its owner."""
+
+
+def read_scrape(
+    where: str,
+    answer: httpx.Response | BaseException,
+    timeout: float,
+    reasons: list[str],
+) -> Scrape | None:
+    """The parsed /metrics answer, or None with the reason appended to `reasons`."""
+    if isinstance(answer, BaseException):
+        reasons.append(describe_http_error(where, answer, timeout))
+    elif answer.status_code != 200:
+        reasons.append(f"{where} answered HTTP {answer.status_code}")
+    else:
+        try:
+            return Scrape(answer.text)
+        except ValueError as exc:
+            reasons.append(f"{where} is not Prometheus text: {exc}")
+    return None
 
 
 class StorageCollector:
@@ -195,16 +205,7 @@ class StorageCollector:
             reasons.append(f"health check failed: {health_answer}")
         elif not ready:
             reasons.append("health check answered NOT_SERVING")
-        scrape = None
-        if isinstance(metrics_answer, BaseException):
-            reasons.append(describe_http_error(self.metrics_url, metrics_answer, self.timeout))
-        elif metrics_answer.status_code != 200:
-            reasons.append(f"{self.metrics_url} answered HTTP {metrics_answer.status_code}")
-        else:
-            try:
-                scrape = Scrape(metrics_answer.text)
-            except ValueError as exc:
-                reasons.append(f"{self.metrics_url} is not Prometheus text: {exc}")
+        scrape = read_scrape(self.metrics_url, metrics_answer, self.timeout, reasons)
         return Reading(
             self.name,
             self.target,
