@@ -29,9 +29,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole run; each test gets its own context."""
+    """One headless Chromium per test module; each test gets its own context.
+
+    Not per session: Playwright's sync API keeps an asyncio loop running in this thread while
+    it is open, and `asyncio.run()` in any later test would then fail.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright

@@ -6,14 +6,13 @@ import contextlib
 import re
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from sutra.common.testing import HttpService, free_port, run_http_service
+from sutra.common.testing import HttpService, free_port, poll, run_http_service
 
 # Generous limits, so that only the tests about rate limits meet one.
 NO_LIMITS = {
@@ -70,21 +69,6 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-def poll(
-    check: Callable[[], Any], *, timeout: float, interval: float = 0.05, what: str = "condition"
-) -> Any:
-    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        last = check()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout} s (last: {last!r})")
-        time.sleep(interval)
-
-
 def assert_error(
     response: httpx.Response,
     status: int,
@@ -130,17 +114,23 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 
 @contextlib.contextmanager
-def run_redis(log_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """A real redis-server on a free port, without persistence."""
+def run_redis(
+    log_dir: Path, args: Sequence[str] = ("--save", "", "--appendonly", "no")
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A real redis-server on a free loopback port, with `args` (default: no persistence).
+
+    It runs in `log_dir`, so anything it would write to its working directory lands there.
+    """
     binary = shutil.which("redis-server")
     assert binary, "redis-server is not installed (apt-get install redis-server)"
     port = free_port()
     log = open(log_dir / f"redis-{port}.log", "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [binary, *args, "--port", str(port), "--bind", "127.0.0.1"],
         stdout=log,
         stderr=log,
         stdin=subprocess.DEVNULL,
+        cwd=log_dir,
     )
     try:
         import redis

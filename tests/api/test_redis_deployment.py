@@ -8,9 +8,7 @@ its rendered Deployment with the Service name resolved to 127.0.0.1 and that por
 from __future__ import annotations
 
 import contextlib
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,11 +19,10 @@ import redis
 
 from sutra.api.cache import GENERATION_KEY, KEY_PREFIX
 from sutra.api.settings import ApiSettings
-from sutra.common.testing import free_port
 from sutra.gitops.render import render_tier
 from sutra.storage.testing import ServerProcess
 
-from .support import poll, run_api, run_hybrid
+from .support import run_api, run_hybrid, run_redis
 
 REPO = Path(__file__).resolve().parents[2]
 CACHED_TIERS = ("medium", "high")
@@ -44,42 +41,14 @@ def tiers() -> dict[str, list[dict[str, Any]]]:
     return {tier: render_tier(tier, REPO) for tier in CACHED_TIERS}
 
 
-@contextlib.contextmanager
 def run_deployed_redis(
     container: dict[str, Any], log_dir: Path
-) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """redis-server with the container's command and args, on a free loopback port."""
+) -> contextlib.AbstractContextManager[tuple[subprocess.Popen[bytes], int]]:
+    """redis-server with the container's command and args, on a free loopback port, in
+    `log_dir` (the image's /data: nothing may be written there)."""
     command = [*container["command"], *container["args"]]
     assert command[0] == "redis-server"
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed (apt-get install redis-server)"
-    port = free_port()
-    log = open(log_dir / f"redis-{port}.log", "ab")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [binary, *command[1:], "--port", str(port), "--bind", "127.0.0.1"],
-        stdout=log,
-        stderr=log,
-        stdin=subprocess.DEVNULL,
-        cwd=log_dir,  # the image's /data: nothing may be written there
-    )
-    try:
-        client = redis.Redis(port=port, socket_timeout=1)
-
-        def up() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                return process.poll() is not None
-
-        poll(up, timeout=20, what="redis-server answering PING")
-        assert process.poll() is None, f"redis-server exited with {process.returncode}"
-        client.close()
-        yield process, port
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=10)
-        log.close()
+    return run_redis(log_dir, command[1:])
 
 
 def _probe(container: dict[str, Any], port: int) -> subprocess.CompletedProcess[str]:

@@ -7,22 +7,16 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sutra.stack.services import installed
-from sutra.storage.testing import free_port
+from sutra.stack.testing import UpStack, run_up
 
 from .support import dead_url, run_client
 
-SUTRA = str(Path(sys.executable).parent / "sutra")
 REASON_LIMIT = 3  # per 10 minutes: learn-and-ask spends one, the rate-limit test the rest
 FACTS = (
     "The heart is part of the circulatory system.",
@@ -31,48 +25,14 @@ FACTS = (
 QUESTION = "What does the heart help transport?"
 
 
-@dataclass
-class Stack:
-    process: subprocess.Popen[bytes]
-    data_dir: Path
-    url: str  # sutra-client
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("stack")
-    env = dict(os.environ)
-    for service in installed():
-        for variable in service.ports(env):
-            env[variable] = str(free_port())
-    env.update(
-        SUTRA_STORAGE_PATH=str(folder / "data" / "storage"),
-        SUTRA_RATE_LIMIT_REASON=str(REASON_LIMIT),
-        SUTRA_RATE_LIMIT_WINDOW_SECONDS="600",
-    )
-    log = folder / "up.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [SUTRA, "up", "--no-demo", "--data-dir", str(folder / "data")],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while "Sutra is up:" not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("sutra up did not start:\n" + log.read_text()[-3000:])
-            time.sleep(0.1)
-        yield Stack(process, folder / "data", f"http://127.0.0.1:{env['SUTRA_CLIENT_PORT']}")
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
+    limits = {
+        "SUTRA_RATE_LIMIT_REASON": str(REASON_LIMIT),
+        "SUTRA_RATE_LIMIT_WINDOW_SECONDS": "600",
+    }
+    with run_up(tmp_path_factory.mktemp("stack"), limits, demo=False) as running:
+        yield running
 
 
 def wait_state(page: Any, *states: str) -> str:
@@ -82,9 +42,9 @@ def wait_state(page: Any, *states: str) -> str:
     return page.evaluate("document.body.dataset.state")
 
 
-def test_an_empty_store_asks_to_learn_first(stack: Stack, browser_page: Any) -> None:
+def test_an_empty_store_asks_to_learn_first(stack: UpStack, browser_page: Any) -> None:
     page = browser_page.page
-    page.goto(stack.url)
+    page.goto(stack.client)
     wait_state(page, "empty")
     assert page.is_visible("#notice")
     assert "Nothing learned yet" in page.inner_text("#notice")
@@ -94,10 +54,10 @@ def test_an_empty_store_asks_to_learn_first(stack: Stack, browser_page: Any) -> 
 
 
 def test_learn_then_ask_shows_the_answer_and_its_reasoning_graph(
-    stack: Stack, browser_page: Any
+    stack: UpStack, browser_page: Any
 ) -> None:
     page = browser_page.page
-    page.goto(stack.url)
+    page.goto(stack.client)
     wait_state(page, "empty")
     for fact in FACTS:
         page.fill("#fact", fact)
@@ -132,9 +92,9 @@ def test_learn_then_ask_shows_the_answer_and_its_reasoning_graph(
     assert browser_page.console_errors == []
 
 
-def test_a_rate_limited_client_is_told_when_to_retry(stack: Stack, browser_page: Any) -> None:
+def test_a_rate_limited_client_is_told_when_to_retry(stack: UpStack, browser_page: Any) -> None:
     page = browser_page.page
-    page.goto(stack.url)
+    page.goto(stack.client)
     wait_state(page, "ready")
     page.fill("#question", QUESTION)
     state = ""
@@ -180,9 +140,9 @@ def api_process(data_dir: Path) -> int:
     raise AssertionError("sutra-api of the stack not found")
 
 
-def test_stopping_the_api_shows_the_error_state(stack: Stack, browser_page: Any) -> None:
+def test_stopping_the_api_shows_the_error_state(stack: UpStack, browser_page: Any) -> None:
     page = browser_page.page
-    page.goto(stack.url)
+    page.goto(stack.client)
     wait_state(page, "ready")
     os.kill(api_process(stack.data_dir), signal.SIGTERM)
     # `sutra up` stops the whole stack when a service exits: the page is left alone.

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from .support import Stack, run_stack
+from .support import UpStack, run_stack
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
     """One `sutra up` (demo knowledge, admin token, 0.5 s pushes) for the HTTP and browser tests."""
     with run_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from .support import TOKEN, Stack
+from .support import TOKEN, UpStack
 
 EXPECTED_401 = "status of 401"  # the browser logs the refused request it was made to send
 
@@ -16,7 +16,9 @@ def number(page, selector: str) -> float:
     return float(page.locator(selector).get_attribute("data-value") or "nan")
 
 
-def test_the_dashboard_logs_in_updates_live_and_counts_a_learn(browser_page, stack: Stack) -> None:
+def test_the_dashboard_logs_in_updates_live_and_counts_a_learn(
+    browser_page, stack: UpStack
+) -> None:
     page = browser_page.page
     page.goto(stack.control + "/")
     page.locator("#login").wait_for(state="visible")
@@ -54,7 +56,7 @@ def test_the_dashboard_logs_in_updates_live_and_counts_a_learn(browser_page, sta
     assert browser_page.console_errors == []
 
 
-def test_the_graph_view_finds_a_concept_and_walks_outward(browser_page, stack: Stack) -> None:
+def test_the_graph_view_finds_a_concept_and_walks_outward(browser_page, stack: UpStack) -> None:
     page = browser_page.page
     page.goto(stack.control + "/")
     page.fill("#token", TOKEN)
@@ -88,7 +90,7 @@ def test_the_graph_view_finds_a_concept_and_walks_outward(browser_page, stack: S
     assert browser_page.console_errors == []
 
 
-def test_a_wrong_token_is_refused(browser_page, stack: Stack) -> None:
+def test_a_wrong_token_is_refused(browser_page, stack: UpStack) -> None:
     page = browser_page.page
     page.goto(stack.control + "/")
     page.fill("#token", "wrong-token-0123456789abcdef")

@@ -10,10 +10,11 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from sutra.common.testing import poll
 from sutra.control.auth import SUBPROTOCOL
 from sutra.storage.client import StorageClient
 
-from .support import TOKEN, Stack, next_push, poll, push_until, websocket
+from .support import TOKEN, UpStack, next_push, push_until, websocket
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SERVICES = {"storage-server", "sutra-hybrid", "sutra-api"}
@@ -34,7 +35,7 @@ WRONG = [
 
 
 @pytest.mark.parametrize("path", DATA_ENDPOINTS)
-def test_data_endpoints_refuse_a_missing_or_wrong_token(stack: Stack, path: str) -> None:
+def test_data_endpoints_refuse_a_missing_or_wrong_token(stack: UpStack, path: str) -> None:
     for headers in WRONG:
         reply = httpx.get(stack.control + path, headers=headers)
         assert reply.status_code == 401, (headers, reply.text)
@@ -45,7 +46,7 @@ def test_data_endpoints_refuse_a_missing_or_wrong_token(stack: Stack, path: str)
     assert httpx.get(stack.control + path, headers=AUTH).status_code in (200, 404)
 
 
-def test_the_page_and_the_probes_need_no_token(stack: Stack) -> None:
+def test_the_page_and_the_probes_need_no_token(stack: UpStack) -> None:
     page = httpx.get(stack.control + "/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "script-src 'self'" in page.headers["content-security-policy"]
@@ -59,7 +60,7 @@ def test_the_page_and_the_probes_need_no_token(stack: Stack) -> None:
     assert "sutra_storage_concepts" not in own  # its own figures, not the services'
 
 
-def test_services_lists_every_service_up_with_where_it_was_read(stack: Stack) -> None:
+def test_services_lists_every_service_up_with_where_it_was_read(stack: UpStack) -> None:
     def all_up() -> dict | None:
         services = httpx.get(stack.control + "/api/services", headers=AUTH).json()["services"]
         found = {s["name"]: s for s in services}
@@ -73,7 +74,7 @@ def test_services_lists_every_service_up_with_where_it_was_read(stack: Stack) ->
         assert found[name]["live"] and found[name]["ready"] and found[name]["reason"] is None
 
 
-def test_storage_figures_are_the_storage_servers_own(stack: Stack) -> None:
+def test_storage_figures_are_the_storage_servers_own(stack: UpStack) -> None:
     address = f"127.0.0.1:{stack.env['SUTRA_STORAGE_PORT']}"
     with StorageClient(address) as client:
 
@@ -91,7 +92,7 @@ def test_storage_figures_are_the_storage_servers_own(stack: Stack) -> None:
     assert storage["queue_depth"] == 0
 
 
-def test_websocket_refuses_a_missing_or_wrong_token(stack: Stack) -> None:
+def test_websocket_refuses_a_missing_or_wrong_token(stack: UpStack) -> None:
     for token, header in [
         (None, False),
         ("wrong-token-0123456789abcdef", False),
@@ -108,7 +109,7 @@ def test_websocket_refuses_a_missing_or_wrong_token(stack: Stack) -> None:
     assert 'sutra_control_refused_total{kind="websocket"}' in own
 
 
-def test_websocket_pushes_every_interval_and_sees_a_learn(stack: Stack) -> None:
+def test_websocket_pushes_every_interval_and_sees_a_learn(stack: UpStack) -> None:
     with websocket(stack.control) as ws:
         assert ws.subprotocol == SUBPROTOCOL  # the name, never the token, comes back
         first = next_push(ws)
@@ -133,7 +134,7 @@ def test_websocket_pushes_every_interval_and_sees_a_learn(stack: Stack) -> None:
         assert set(next_push(ws)) == {"health", "metrics", "timestamp", "interval"}
 
 
-def test_api_traffic_shows_as_a_rate_and_latency_percentiles(stack: Stack) -> None:
+def test_api_traffic_shows_as_a_rate_and_latency_percentiles(stack: UpStack) -> None:
     stop = threading.Event()
 
     def traffic() -> None:
@@ -170,7 +171,7 @@ def test_api_traffic_shows_as_a_rate_and_latency_percentiles(stack: Stack) -> No
     assert any(r for r in rates if r)
 
 
-def test_the_knowledge_graph_finds_a_concept_and_walks_outward(stack: Stack) -> None:
+def test_the_knowledge_graph_finds_a_concept_and_walks_outward(stack: UpStack) -> None:
     found = httpx.get(
         stack.control + "/api/graph/search", params={"q": "heart"}, headers=AUTH
     ).json()["results"]
@@ -194,7 +195,7 @@ def test_the_knowledge_graph_finds_a_concept_and_walks_outward(stack: Stack) -> 
     assert back[0]["direction"] != step["direction"]  # the same edge, seen from its other end
 
 
-def test_the_knowledge_graph_names_the_field_at_fault(stack: Stack) -> None:
+def test_the_knowledge_graph_names_the_field_at_fault(stack: UpStack) -> None:
     bad_id = httpx.get(stack.control + "/api/graph/concepts/not-an-id", headers=AUTH)
     assert bad_id.status_code == 422 and bad_id.json()["error"]["field"] == "concept_id"
     unknown = httpx.get(f"{stack.control}/api/graph/concepts/{'0' * 32}", headers=AUTH)

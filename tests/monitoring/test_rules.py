@@ -27,6 +27,11 @@ _REPLICAS = re.compile(
     r'\{namespace="sutra-ai", (?P=kind)="(?P<name>[a-z0-9-]+)"\} < (?P<min>\d+)$'
 )
 _KINDS = {"deployment": "Deployment", "statefulset": "StatefulSet"}
+_SNAPSHOT_AGE = re.compile(
+    r'^time\(\) - sutra_storage_last_snapshot_timestamp_seconds\{namespace="sutra-ai"\}'
+    r" > (?P<seconds>\d+)$"
+)
+TIER_RULE = "sutra-tier-alerts"
 
 
 @pytest.mark.parametrize("tier", ["low", "medium", "high"])
@@ -82,12 +87,50 @@ def test_the_replica_alerts_use_the_tier_tables_minimums(tiers, tier_table, tier
 
 def test_a_replica_alert_off_the_table_is_caught(tiers, tier_table) -> None:
     objects = copy.deepcopy(tiers["high"])
-    rule = find(objects, "PrometheusRule", "sutra-tier-replicas")["spec"]["groups"][0]["rules"][1]
+    rule = find(objects, "PrometheusRule", TIER_RULE)["spec"]["groups"][0]["rules"][1]
     assert "sutra-api" in rule["expr"]
     rule["expr"] = rule["expr"].replace("< 20", "< 3")  # low's minimum, copied by mistake
     found = minimums_in_rules(objects)
     assert found != minimums_in_table(tier_table, "high")
     assert found[("Deployment", "sutra-api")] == 3
+
+
+def snapshot_ages_in_rules(objects: list[dict[str, Any]]) -> dict[str, int]:
+    """PrometheusRule -> the snapshot age in seconds at which its snapshot-too-old alert fires."""
+    found: dict[str, int] = {}
+    for rule in rules_of(objects):
+        if rule.get("alert") != "SutraStorageSnapshotTooOld":
+            continue
+        match = _SNAPSHOT_AGE.match(" ".join(str(rule["expr"]).split()))
+        assert match, rule["expr"]
+        assert rule["object"] not in found, rule["object"]
+        found[rule["object"]] = int(match["seconds"])
+    return found
+
+
+def snapshot_age_in_table(table: dict[str, Any], tier: str) -> dict[str, int]:
+    return {TIER_RULE: table["tiers"][tier]["backups"]["max_age_minutes"] * 60}
+
+
+@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+def test_the_snapshot_age_alert_uses_the_tier_tables_max_age(tiers, tier_table, tier: str) -> None:
+    """One alert per tier, in the tier's rule (none left in base), at backups.max_age_minutes."""
+    assert snapshot_ages_in_rules(tiers[tier]) == snapshot_age_in_table(tier_table, tier)
+
+
+def test_a_snapshot_age_off_the_table_is_caught(tiers, tier_table) -> None:
+    objects = copy.deepcopy(tiers["high"])
+    (rule,) = find(objects, "PrometheusRule", TIER_RULE)["spec"]["groups"][1]["rules"]
+    assert rule["alert"] == "SutraStorageSnapshotTooOld"
+    rule["expr"] = rule["expr"].replace("> 7200", "> 97200")  # low's age, copied by mistake
+    assert snapshot_ages_in_rules(objects) == {TIER_RULE: 97200}
+    assert snapshot_ages_in_rules(objects) != snapshot_age_in_table(tier_table, "high")
+
+    # A second copy left in base (with the right number) is caught too.
+    objects = copy.deepcopy(tiers["high"])
+    (rule,) = find(objects, "PrometheusRule", TIER_RULE)["spec"]["groups"][1]["rules"]
+    find(objects, "PrometheusRule", "sutra-alerts")["spec"]["groups"][0]["rules"].append(rule)
+    assert snapshot_ages_in_rules(objects) != snapshot_age_in_table(tier_table, "high")
 
 
 @pytest.mark.parametrize("tier", ["low", "medium", "high"])

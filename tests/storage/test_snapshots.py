@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sutra.cli import main as sutra
 from sutra.storage import snapshots
 from sutra.storage.client import NotFound, StorageClient
 from sutra.storage.ids import concept_id_for
-from sutra.storage.testing import free_port, run_server
+from sutra.storage.testing import ServerProcess, free_port, run_server
 
 from .test_concurrency import LEAVES, batch_of
 
@@ -176,7 +178,46 @@ def test_an_abandoned_snapshot_stream_leaves_the_server_healthy(tmp_path: Path) 
                 assert next(stream).WhichOneof("part") == "header"
                 assert next(stream).WhichOneof("part") == "data"
                 stream.cancel()
+        assert client.stats().last_snapshot_time == 0  # none of them completed
         client.learn_concept("after the abandoned streams")
         info = client.download_snapshot(tmp_path / "snaps")
         assert info.concepts == 301
         assert server.terminate() == 0  # no copier left holding the store open
+
+
+def _snapshot_gauge(server: ServerProcess) -> float:
+    url = f"http://127.0.0.1:{server.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        page = response.read().decode()
+    (value,) = [
+        sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+        if sample.name == "sutra_storage_last_snapshot_timestamp_seconds"
+    ]
+    return float(value)
+
+
+def test_the_last_snapshot_time_is_kept_in_the_store(tmp_path: Path) -> None:
+    """GetStats and the gauge the snapshot-too-old alert reads still give the last snapshot's
+    time after a SIGKILL and restart; a store restored from a snapshot gives the time that
+    snapshot's copy held (the snapshot before it), never a later one."""
+    data = tmp_path / "data"
+    with run_server(data) as server, StorageClient(server.address) as client:
+        assert client.stats().last_snapshot_time == _snapshot_gauge(server) == 0
+        client.learn_concept("a concept to back up")
+        streamed = client.download_snapshot(tmp_path / "snaps")  # as the CronJob takes them
+        first = client.stats().last_snapshot_time
+        assert first >= streamed.created_at
+        written = client.snapshot(str(tmp_path / "written"))  # written by the server itself
+        last = client.stats().last_snapshot_time
+        assert last > first and last >= written.created_at
+        assert _snapshot_gauge(server) == last
+        assert server.kill() == -9
+
+    with run_server(data) as server, StorageClient(server.address) as client:
+        assert client.stats().last_snapshot_time == _snapshot_gauge(server) == last
+
+    snapshots.restore(Path(written.path), tmp_path / "restored")
+    with run_server(tmp_path / "restored") as server, StorageClient(server.address) as client:
+        assert client.stats().last_snapshot_time == _snapshot_gauge(server) == first

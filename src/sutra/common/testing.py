@@ -18,11 +18,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["HttpService", "ServiceProcess", "free_port", "run_http_service", "wait_http_ready"]
+__all__ = [
+    "HttpService",
+    "ServiceProcess",
+    "free_port",
+    "poll",
+    "run_http_service",
+    "wait_http_ready",
+]
 
 
 def free_port() -> int:
@@ -30,6 +38,20 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def poll(
+    check: Callable[[], Any], *, timeout: float, interval: float = 0.05, what: str = "condition"
+) -> Any:
+    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = check()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s (last: {last!r})")
+        time.sleep(interval)
 
 
 @dataclass

@@ -25,6 +25,10 @@ are statistics, not acknowledged writes.
 Vectors are kept in LMDB (the source of truth) and in a VectorIndex that the writer
 updates after each commit and that is rebuilt from the store when its persisted copy is
 missing or older than the store.
+
+Snapshot time. The time of the last completed snapshot is stored in the store's meta
+(durably, before the snapshot is reported done) and read back on open, so GetStats and
+the gauge the snapshot-too-old alert reads keep it across restarts and crashes.
 """
 
 from __future__ import annotations
@@ -176,7 +180,8 @@ class Engine:
         self._concept_writes = self.metrics.writes.labels("concept")
         self._association_writes = self.metrics.writes.labels("association")
         self.started = time.time()
-        self.last_snapshot_time = 0.0
+        self.last_snapshot_time = 0.0  # read from the store on open
+        self._snapshot_lock = threading.Lock()
         self._rejected = 0
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._submit_lock = threading.Lock()
@@ -202,6 +207,8 @@ class Engine:
         try:
             self.dbs = layout.open_databases(self.env, create=True)
             self._counts = self._prepare_meta()
+            with self.env.begin() as txn:
+                self.last_snapshot_time = layout.read_last_snapshot(txn, self.dbs.meta)
             self.index = self._open_index(index_factory, hnsw_threshold)
         except BaseException:
             self.env.close()
@@ -215,6 +222,7 @@ class Engine:
             map_size=map_size,
             data_path=self.path,
         )
+        self.metrics.last_snapshot.set(self.last_snapshot_time)
         self._writer = threading.Thread(target=self._run_writer, name="storage-writer", daemon=True)
         self._writer.start()
 
@@ -868,12 +876,14 @@ class Engine:
     # ------------------------------------------------------------- snapshots
 
     def stream_snapshot(
-        self, chunk_bytes: int = 0
+        self, chunk_bytes: int = 0, *, record: bool = True
     ) -> Iterator[SnapshotInfo | bytes | tuple[int, str]]:
         """A consistent compacted copy: header info, data chunks, then (total, sha256).
 
         LMDB copies from one read transaction while writes go on; the header's counters
         come from that same transaction, so they describe exactly the streamed data.
+        With `record`, the end of the stream is recorded as the last snapshot's time (the
+        receiver's own checks come after; the server cannot see them).
         """
         import hashlib
 
@@ -920,8 +930,8 @@ class Engine:
             copier.join()
             if failure:
                 raise StorageError(f"snapshot copy failed: {failure[0]}")
-            self.last_snapshot_time = time.time()
-            self.metrics.last_snapshot.set(self.last_snapshot_time)
+            if record:
+                self._record_snapshot(time.time())
             yield (total, digest.hexdigest())
         finally:
             pipe.close()  # an abandoned stream ends the copier with EPIPE
@@ -940,7 +950,7 @@ class Engine:
         except OSError as exc:
             raise FailedPrecondition(f"cannot write {destination}: {exc.strerror}") from None
         with writer:
-            parts = self.stream_snapshot()
+            parts = self.stream_snapshot(record=False)
             header = next(parts)
             assert isinstance(header, SnapshotInfo)
             trailer: tuple[int, str] | None = None
@@ -950,7 +960,7 @@ class Engine:
                 else:
                     trailer = part  # type: ignore[assignment]
             assert trailer is not None
-            return writer.commit(
+            info = writer.commit(
                 sequence=header.sequence,
                 concepts=header.concepts,
                 associations=header.associations,
@@ -959,6 +969,34 @@ class Engine:
                 expected_size=trailer[0],
                 expected_sha256=trailer[1],
             )
+        self._record_snapshot(time.time())  # only once it is fsynced under its final name
+        return info
+
+    def _record_snapshot(self, when: float) -> None:
+        """Store `when` as the last snapshot's time, durably, and show it in stats and metrics.
+
+        Its own write transaction (committed with fsync, as every commit of this store), not
+        the writer's queue: a full queue must not fail a snapshot that is already written, and
+        the key is not one of the counters the writer keeps. LMDB runs one write transaction
+        at a time, so this waits at most for the writer's current commit.
+
+        The snapshot's own copy was read before this, so it holds the time of the snapshot
+        before it (0 for the first). A store restored from it therefore starts with that older
+        time, and that is what it should report: the value is never later than the newest
+        snapshot of the store's data, so after a restore the too-old alert may fire early (a
+        restored store, whose new writes no snapshot holds yet, wants a fresh one anyway) but
+        never stays silent on a store whose backups stopped.
+        """
+        with self._snapshot_lock:  # two snapshots ending together: the later time wins
+            try:
+                with self.env.begin(write=True) as txn:
+                    stored = layout.write_last_snapshot(txn, self.dbs.meta, when)
+            except lmdb.Error as exc:
+                # The snapshot is complete; only its time is not kept past a restart.
+                log_event(log, "snapshot_time_not_stored", logging.ERROR, error=str(exc))
+                stored = max(self.last_snapshot_time, when)
+            self.last_snapshot_time = stored
+            self.metrics.last_snapshot.set(stored)
 
     # -------------------------------------------------------------- shutdown
 

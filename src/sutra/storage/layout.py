@@ -9,7 +9,9 @@ One LMDB environment (`data.mdb`) holds four named sub-databases:
   bytes; direction 1 = outgoing, 2 = incoming) -> ``<ddd`` (confidence, weight, updated).
 - ``vectors``: id -> float32 little-endian array of the configured dimension.
 - ``meta``: name -> u64 (sequence and counters, kept in the same transactions as the
-  data they count, so they are exact in every snapshot).
+  data they count, so they are exact in every snapshot), and ``last_snapshot_us``: the
+  Unix time in microseconds of the last snapshot the store served (not a counter; see
+  `write_last_snapshot`).
 """
 
 from __future__ import annotations
@@ -139,6 +141,28 @@ def open_databases(env: lmdb.Environment, *, create: bool) -> Databases:
         vectors=env.open_db(DB_VECTORS, create=create),
         meta=env.open_db(DB_META, create=create),
     )
+
+
+# Written by the thread that finished a snapshot, in a transaction of its own; not one of the
+# counters the writer thread keeps in memory (META_KEYS), so the two never overwrite each other.
+LAST_SNAPSHOT_KEY = b"last_snapshot_us"
+
+
+def read_last_snapshot(txn: lmdb.Transaction, meta_db: object) -> float:
+    """The Unix time of the last snapshot the store served; 0.0 when it never served one."""
+    return unpack_u64(txn.get(LAST_SNAPSHOT_KEY, db=meta_db)) / 1_000_000
+
+
+def write_last_snapshot(txn: lmdb.Transaction, meta_db: object, when: float) -> float:
+    """Store `when` unless the store holds a later time; the time stored, as read back.
+
+    Two snapshots may finish in either order: the time never goes backwards.
+    """
+    stored = unpack_u64(txn.get(LAST_SNAPSHOT_KEY, db=meta_db))
+    micros = max(stored, round(when * 1_000_000))
+    if micros != stored:
+        txn.put(LAST_SNAPSHOT_KEY, pack_u64(micros), db=meta_db)
+    return micros / 1_000_000
 
 
 def read_meta(txn: lmdb.Transaction, meta_db: object) -> dict[str, int]:

@@ -92,7 +92,7 @@ class StorageMetrics:
         )
         self.last_snapshot = Gauge(
             "sutra_storage_last_snapshot_timestamp_seconds",
-            "Unix time of the last completed snapshot (0: none since start)",
+            "Unix time of the last completed snapshot, kept in the store (0: never)",
             registry=r,
         )
 
