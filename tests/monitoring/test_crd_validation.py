@@ -32,7 +32,7 @@ def _errors(obj: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("tier", ["low", "medium", "high"])
 def test_the_rendered_monitoring_objects_are_valid(tiers, tier: str) -> None:
     objects = [o for o in tiers[tier] if o["kind"] in MONITORING_KINDS]
-    assert len(objects) == 5  # 3 ServiceMonitors, the alerts, the tier's replica alerts
+    assert len(objects) == 6  # 4 ServiceMonitors, the alerts, the tier's own alerts
     assert [e for o in objects for e in _errors(o)] == []
 
 

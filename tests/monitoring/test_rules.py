@@ -21,7 +21,12 @@ REQUIRED_ALERTS = {
 }
 # Services that serve Prometheus metrics, with the Service port Prometheus scrapes.
 # sutra-client (static nginx) exports none; sutra-control has no /metrics yet.
-SCRAPED = {"storage-server": "metrics", "sutra-api": "http", "sutra-hybrid": "http"}
+SCRAPED = {
+    "storage-server": "metrics",
+    "sutra-api": "http",
+    "sutra-hybrid": "http",
+    "sutra-control": "http",
+}
 _REPLICAS = re.compile(
     r"^kube_(?P<kind>deployment|statefulset)_status_replicas_(?:available|ready)"
     r'\{namespace="sutra-ai", (?P=kind)="(?P<name>[a-z0-9-]+)"\} < (?P<min>\d+)$'
