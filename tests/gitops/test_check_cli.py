@@ -17,12 +17,11 @@ import pytest
 import yaml
 
 from sutra.gitops.git import GITOPS_PATHS
+from sutra.gitops.paths import crd_schema_dir
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 SUTRA = str(Path(sys.executable).parent / "sutra")
-CRD_SCHEMAS = os.environ.get(
-    "SUTRA_CRD_SCHEMA_DIR", str(CHECKOUT.parent / "shared" / "crd-schemas")
-)
+CRD_SCHEMAS = str(crd_schema_dir(CHECKOUT))
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -10,6 +10,7 @@ import pytest
 
 from sutra.gitops import check, render, validate
 from sutra.gitops.git import GITOPS_PATHS
+from sutra.gitops.paths import crd_schema_dir
 from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -20,7 +21,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "repo"
     for name in GITOPS_PATHS:
         shutil.copytree(CHECKOUT / name, root / name)
-    monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(CHECKOUT.parent / "shared" / "crd-schemas"))
+    monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(CHECKOUT)))
     return root
 
 

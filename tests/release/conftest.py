@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sutra.gitops.git import GITOPS_PATHS
+from sutra.gitops.paths import crd_schema_dir
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 SUTRA = str(Path(sys.executable).parent / "sutra")
@@ -25,7 +26,7 @@ class GitopsRepo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.env = {k: v for k, v in os.environ.items() if k != "SUTRA_REPO_ROOT"}
-        self.env.setdefault("SUTRA_CRD_SCHEMA_DIR", str(CHECKOUT.parent / "shared" / "crd-schemas"))
+        self.env.setdefault("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(CHECKOUT)))
 
     def git(self, *args: str) -> str:
         return subprocess.run(
