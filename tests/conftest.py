@@ -1,19 +1,26 @@
 """Suite-wide fixtures; each area (manifests, storage, api, ...) has its own conftest.
 
+Every tier is rendered once per run (`tier_objects`), for all the areas that read manifests.
+
 The browser fixtures drive Debian's headless Chromium through Playwright: the system binary is
 used as it is (`executable_path`), never a browser downloaded by a test tool.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = os.environ.get("SUTRA_CHROMIUM", "/usr/bin/chromium")
 # The machine's network is closed: without these flags Chromium keeps dialling Google's hosts.
@@ -80,3 +87,28 @@ def browser_page(browser: Any, tmp_path: Path) -> Iterator[BrowserPage]:
     page.on("pageerror", lambda exc: recorded.console_errors.append(f"uncaught: {exc}"))
     yield recorded
     context.close()
+
+
+@pytest.fixture(scope="session")
+def tier_objects() -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Every tier rendered once per run with the real kustomize: tier -> its objects.
+
+    Shared by every test area, so read-only: a test that breaks an object works on a
+    `copy.deepcopy`. One that edits the shared objects in place fails the run at teardown.
+    """
+    from sutra.gitops.paths import TIERS
+    from sutra.gitops.render import render_tier
+
+    with ThreadPoolExecutor(max_workers=len(TIERS)) as pool:
+        rendered = dict(
+            zip(TIERS, pool.map(lambda t: render_tier(t, REPO_ROOT), TIERS), strict=True)
+        )
+    before = json.dumps(rendered, sort_keys=True)
+    yield rendered
+    assert json.dumps(rendered, sort_keys=True) == before, "a test edited tier_objects in place"
+
+
+@pytest.fixture(scope="session")
+def tier_table() -> dict[str, Any]:
+    """policies/data/tiers.yaml, the table every tier is checked against."""
+    return yaml.safe_load((REPO_ROOT / "policies" / "data" / "tiers.yaml").read_text())

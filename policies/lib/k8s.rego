@@ -14,6 +14,7 @@ config := data.tiers if {
 	"hpa": data.hpa,
 	"storage": data.storage,
 	"required_labels": data.required_labels,
+	"namespace": data.namespace,
 }
 
 tier := object.get(input, "tier", "low")

@@ -17,6 +17,7 @@ from sutra import __version__
 
 COMMAND_MODULES = (
     "sutra.client.commands",
+    "sutra.gitops.alerts_commands",
     "sutra.gitops.commands",
     "sutra.gitops.gatekeeper_commands",
     "sutra.gitops.release_commands",

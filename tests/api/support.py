@@ -64,11 +64,6 @@ def run_api(
         yield service
 
 
-def dead_url() -> str:
-    """An http URL where nothing listens."""
-    return f"http://127.0.0.1:{free_port()}"
-
-
 def assert_error(
     response: httpx.Response,
     status: int,

@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sutra.common.testing import HttpService
+from sutra.common.testing import HttpService, dead_url
 from sutra.storage.testing import ServerProcess
 
-from .support import assert_error, dead_url, metric, run_api
+from .support import assert_error, metric, run_api
 
 LIMITS = {
     "SUTRA_RATE_LIMIT_READ": "3",
@@ -22,7 +22,7 @@ LIMITS = {
 
 @pytest.fixture(scope="module")
 def trusting(storage: ServerProcess, logs: Path) -> Iterator[HttpService]:
-    """A gateway behind a trusted proxy: the client is X-Forwarded-For's first address."""
+    """A gateway behind one trusted proxy: the client is the last X-Forwarded-For address."""
     env = {**LIMITS, "SUTRA_TRUST_FORWARDED": "true"}
     with run_api(storage.address, dead_url(), logs, env=env, ready_path="/health") as api:
         yield api
@@ -35,7 +35,7 @@ def direct(storage: ServerProcess, logs: Path) -> Iterator[HttpService]:
 
 
 def test_over_the_limit_is_429_with_retry_after(trusting: HttpService) -> None:
-    client = {"x-forwarded-for": "203.0.113.7, 10.0.0.1"}
+    client = {"x-forwarded-for": "10.0.0.1, 203.0.113.7"}  # the proxy appended 203.0.113.7
     with httpx.Client(base_url=trusting.url, headers=client) as http:
         for _ in range(3):
             assert http.get("/stats").status_code == 200
@@ -60,6 +60,17 @@ def test_limits_are_per_client(trusting: HttpService) -> None:
             )
         assert_error(http.get("/stats", headers={"x-forwarded-for": "198.51.100.1"}), 429)
         assert http.get("/stats", headers={"x-forwarded-for": "198.51.100.2"}).status_code == 200
+
+
+def test_what_the_caller_wrote_before_the_proxys_entry_buys_no_new_budget(
+    trusting: HttpService,
+) -> None:
+    with httpx.Client(base_url=trusting.url) as http:
+        for i in range(3):
+            sent = {"x-forwarded-for": f"192.0.2.{i}, 198.51.100.50"}
+            assert http.get("/stats", headers=sent).status_code == 200
+        spoofed = {"x-forwarded-for": "192.0.2.99, 198.51.100.50"}
+        assert_error(http.get("/stats", headers=spoofed), 429, retry_after=True)
 
 
 def test_forwarded_header_is_ignored_unless_trusted(direct: HttpService) -> None:

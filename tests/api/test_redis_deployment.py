@@ -19,7 +19,6 @@ import redis
 
 from sutra.api.cache import GENERATION_KEY, KEY_PREFIX
 from sutra.api.settings import ApiSettings
-from sutra.gitops.render import render_tier
 from sutra.storage.testing import ServerProcess
 
 from .support import run_api, run_hybrid, run_redis
@@ -37,8 +36,9 @@ def _container(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def tiers() -> dict[str, list[dict[str, Any]]]:
-    return {tier: render_tier(tier, REPO) for tier in CACHED_TIERS}
+def tiers(tier_objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The session's one render of each tier (tests/conftest.py)."""
+    return tier_objects
 
 
 def run_deployed_redis(

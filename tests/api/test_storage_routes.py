@@ -17,11 +17,11 @@ import httpx
 import numpy as np
 import pytest
 
-from sutra.common.testing import HttpService
+from sutra.common.testing import HttpService, dead_url
 from sutra.storage.client import AssociationType, StorageClient
 from sutra.storage.testing import ServerProcess
 
-from .support import assert_error, dead_url, metric, run_api
+from .support import assert_error, metric, run_api
 
 DIMENSION = 384
 

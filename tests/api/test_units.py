@@ -129,6 +129,28 @@ def test_rate_limiter_token_bucket() -> None:
         limiter.hit("learn", "10.0.0.1")
 
 
+def scope_from(peer: str, *forwarded: bytes) -> dict:
+    """An ASGI scope as uvicorn builds it: the peer and each X-Forwarded-For header line."""
+    return {"client": (peer, 40000), "headers": [(b"x-forwarded-for", v) for v in forwarded]}
+
+
+def test_rate_limiter_takes_the_entry_the_trusted_proxy_appended() -> None:
+    """The one proxy in front appends the peer it saw; everything before was the caller's."""
+    trusting = RateLimiter({"read": 1}, window_seconds=60, trust_forwarded=True)
+    assert trusting.client_of(scope_from("10.0.0.9", b"203.0.113.7")) == "203.0.113.7"
+    spoofed = [b"198.51.100.1, 203.0.113.7", b"198.51.100.2,203.0.113.7", b" , 203.0.113.7 "]
+    assert {trusting.client_of(scope_from("10.0.0.9", v)) for v in spoofed} == {"203.0.113.7"}
+    # Repeated header lines are one list: the proxy's entry is the last of the last line.
+    two_lines = scope_from("10.0.0.9", b"198.51.100.1", b"198.51.100.2, 203.0.113.7")
+    assert trusting.client_of(two_lines) == "203.0.113.7"
+    # Without the header, or with an empty last entry, the peer is the client.
+    assert trusting.client_of(scope_from("10.0.0.9")) == "10.0.0.9"
+    assert trusting.client_of(scope_from("10.0.0.9", b"203.0.113.7, ")) == "10.0.0.9"
+    # Not trusted: the header names nobody.
+    direct = RateLimiter({"read": 1}, window_seconds=60, trust_forwarded=False)
+    assert direct.client_of(scope_from("10.0.0.9", b"203.0.113.7")) == "10.0.0.9"
+
+
 def test_rate_limiter_forgets_idle_clients_within_its_bound() -> None:
     clock = Clock()
     limiter = RateLimiter({"read": 5}, window_seconds=1, trust_forwarded=False, max_clients=10)

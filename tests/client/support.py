@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sutra.client.bundle import build, write
-from sutra.common.testing import HttpService, free_port, run_http_service, wait_http_ready
+from sutra.common.testing import (
+    HttpService,
+    dead_url,
+    free_port,
+    run_http_service,
+    wait_http_ready,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = REPO / "images" / "sutra-client"
 NGINX = os.environ.get("SUTRA_NGINX", "/usr/sbin/nginx")
 NOBODY = 65534
-
-
-def dead_url() -> str:
-    """An http URL where nothing listens."""
-    return f"http://127.0.0.1:{free_port()}"
 
 
 def image_env() -> dict[str, str]:
@@ -53,7 +54,8 @@ def envsubst(text: str, env: Mapping[str, str]) -> str:
 
 @contextlib.contextmanager
 def run_api_alone(log_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[HttpService]:
-    """sutra-api with its dependencies down: /health answers, /reason and /stats are 503."""
+    """sutra-api, by default with its dependencies down (/health answers, /reason and /stats
+    are 503); `env` may point it at running ones."""
     port = free_port()
     child_env = {
         "SUTRA_API_HOST": "127.0.0.1",

@@ -1,6 +1,7 @@
 """The UI in a real browser (Debian's Chromium driven by Playwright) against the stack started
-as `make run` starts it (`sutra up`), here on free ports, with an empty store and a /reason rate
-limit small enough to meet. The tests run in file order on one stack; the last one stops it."""
+as `make run` starts it (`sutra up`), here on free ports with an empty store. Each test stands
+alone, in any order: what a test changes (the store's knowledge, a rate-limit budget, a stopped
+stack) is its own."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from sutra.common.testing import HttpService, dead_url
 from sutra.stack.testing import UpStack, run_up
+from sutra.storage.testing import run_server
 
-from .support import dead_url, run_client
+from .support import run_api_alone, run_client
 
-REASON_LIMIT = 3  # per 10 minutes: learn-and-ask spends one, the rate-limit test the rest
+REASON_LIMIT = 2  # per 10 minutes, for the rate-limit test's own gateway
 FACTS = (
     "The heart is part of the circulatory system.",
     "The circulatory system transports oxygen.",
@@ -27,12 +31,31 @@ QUESTION = "What does the heart help transport?"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
-    limits = {
-        "SUTRA_RATE_LIMIT_REASON": str(REASON_LIMIT),
-        "SUTRA_RATE_LIMIT_WINDOW_SECONDS": "600",
-    }
-    with run_up(tmp_path_factory.mktemp("stack"), limits, demo=False) as running:
+    """`sutra up` with an empty store; tests add to its knowledge, never take away."""
+    with run_up(tmp_path_factory.mktemp("stack"), demo=False) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def learned(stack: UpStack) -> UpStack:
+    """The stack knowing FACTS, learned through the API (the UI's learning has its own test)."""
+    for fact in FACTS:
+        reply = httpx.post(stack.api + "/learn", json={"content": fact}, timeout=60)
+        assert reply.status_code == 201, reply.text
+    return stack
+
+
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpService]:
+    """The UI over a store that stays empty: storage, sutra-api and the client's server (no
+    reasoning service, which an empty page never calls)."""
+    folder = tmp_path_factory.mktemp("empty-store")
+    with (
+        run_server(folder / "data") as storage,
+        run_api_alone(folder, {"SUTRA_STORAGE_SERVER": storage.address}) as api,
+        run_client(api.url, folder) as client,
+    ):
+        yield client
 
 
 def wait_state(page: Any, *states: str) -> str:
@@ -42,9 +65,9 @@ def wait_state(page: Any, *states: str) -> str:
     return page.evaluate("document.body.dataset.state")
 
 
-def test_an_empty_store_asks_to_learn_first(stack: UpStack, browser_page: Any) -> None:
+def test_an_empty_store_asks_to_learn_first(empty_store: HttpService, browser_page: Any) -> None:
     page = browser_page.page
-    page.goto(stack.client)
+    page.goto(empty_store.url)
     wait_state(page, "empty")
     assert page.is_visible("#notice")
     assert "Nothing learned yet" in page.inner_text("#notice")
@@ -58,7 +81,7 @@ def test_learn_then_ask_shows_the_answer_and_its_reasoning_graph(
 ) -> None:
     page = browser_page.page
     page.goto(stack.client)
-    wait_state(page, "empty")
+    wait_state(page, "empty", "ready")  # ready when another test learned them already
     for fact in FACTS:
         page.fill("#fact", fact)
         page.click("#learn-button")
@@ -92,23 +115,34 @@ def test_learn_then_ask_shows_the_answer_and_its_reasoning_graph(
     assert browser_page.console_errors == []
 
 
-def test_a_rate_limited_client_is_told_when_to_retry(stack: UpStack, browser_page: Any) -> None:
-    page = browser_page.page
-    page.goto(stack.client)
-    wait_state(page, "ready")
-    page.fill("#question", QUESTION)
-    state = ""
-    for _ in range(REASON_LIMIT + 1):
-        page.click("#ask-button")
-        state = wait_state(page, "answered", "rate-limited")
-        if state == "rate-limited":
-            break
-    assert state == "rate-limited"
-    text = page.inner_text("#notice")
-    seconds = int(re.search(r"retry in (\d+) s", text).group(1))  # type: ignore[union-attr]
-    assert 1 <= seconds <= 600
-    assert page.is_disabled("#ask-button") and page.is_disabled("#learn-button")
-    browser_page.screenshot("rate-limited")
+def test_a_rate_limited_client_is_told_when_to_retry(
+    learned: UpStack, browser_page: Any, tmp_path: Path
+) -> None:
+    """A gateway of its own over the stack's store and reasoning: a budget no other test
+    spends, and none left for them once this one has spent it."""
+    limits = {
+        "SUTRA_STORAGE_SERVER": f"127.0.0.1:{learned.env['SUTRA_STORAGE_PORT']}",
+        "SUTRA_HYBRID_URL": learned.url("SUTRA_HYBRID_PORT"),
+        "SUTRA_RATE_LIMIT_REASON": str(REASON_LIMIT),
+        "SUTRA_RATE_LIMIT_WINDOW_SECONDS": "600",
+    }
+    with run_api_alone(tmp_path, limits) as api, run_client(api.url, tmp_path) as client:
+        page = browser_page.page
+        page.goto(client.url)
+        wait_state(page, "ready")
+        page.fill("#question", QUESTION)
+        states = []
+        for _ in range(REASON_LIMIT + 1):
+            page.click("#ask-button")
+            states.append(wait_state(page, "answered", "rate-limited"))
+            if states[-1] == "rate-limited":
+                break
+        assert states == ["answered"] * REASON_LIMIT + ["rate-limited"]
+        text = page.inner_text("#notice")
+        seconds = int(re.search(r"retry in (\d+) s", text).group(1))  # type: ignore[union-attr]
+        assert 1 <= seconds <= 600
+        assert page.is_disabled("#ask-button") and page.is_disabled("#learn-button")
+        browser_page.screenshot("rate-limited")
     assert browser_page.errors_except("status of 429") == []
 
 
@@ -140,17 +174,19 @@ def api_process(data_dir: Path) -> int:
     raise AssertionError("sutra-api of the stack not found")
 
 
-def test_stopping_the_api_shows_the_error_state(stack: UpStack, browser_page: Any) -> None:
-    page = browser_page.page
-    page.goto(stack.client)
-    wait_state(page, "ready")
-    os.kill(api_process(stack.data_dir), signal.SIGTERM)
-    # `sutra up` stops the whole stack when a service exits: the page is left alone.
-    assert stack.process.wait(timeout=60) == 1
-    page.fill("#question", QUESTION)
-    page.click("#ask-button")
-    wait_state(page, "api-down")
-    notice = page.inner_text("#notice")
-    assert "The Sutra API is unavailable" in notice and "No answer from /api" in notice
-    browser_page.screenshot("api-stopped")
+def test_stopping_the_api_shows_the_error_state(browser_page: Any, tmp_path: Path) -> None:
+    """A stack of its own: stopping its API stops it all."""
+    with run_up(tmp_path, demo=False) as stack:
+        page = browser_page.page
+        page.goto(stack.client)
+        wait_state(page, "empty", "ready")
+        os.kill(api_process(stack.data_dir), signal.SIGTERM)
+        # `sutra up` stops the whole stack when a service exits: the page is left alone.
+        assert stack.process.wait(timeout=60) == 1
+        page.fill("#question", QUESTION)
+        page.click("#ask-button")
+        wait_state(page, "api-down")
+        notice = page.inner_text("#notice")
+        assert "The Sutra API is unavailable" in notice and "No answer from /api" in notice
+        browser_page.screenshot("api-stopped")
     assert browser_page.errors_except("ERR_CONNECTION_REFUSED") == []

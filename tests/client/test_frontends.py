@@ -6,17 +6,20 @@ dependencies are down here (its /health answers, its /reason and /stats are 503)
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from sutra.client.bundle import build
 from sutra.client.headers import IMMUTABLE, NO_CACHE, security_headers
+from sutra.common.testing import dead_url
 
-from .support import dead_url, run_api_alone, run_client, run_nginx
+from .support import run_api_alone, run_client, run_nginx
 
 ELSEWHERE = "https://api.example.com"
 FRONT_ENDS = ("python", "nginx")
@@ -47,9 +50,9 @@ def served(api: Any, logs: Path) -> Iterator[dict[str, str]]:
 def stranded(logs: Path) -> Iterator[dict[str, str]]:
     """Front ends whose API is down and whose page is told to call the API elsewhere."""
     down = dead_url()
-    python_env = {"SUTRA_API_BASE": ELSEWHERE}
-    nginx_env = {"SUTRA_API_BASE": ELSEWHERE, "SUTRA_CONNECT_SRC": f"'self' {ELSEWHERE}"}
-    with run_client(down, logs, python_env) as python, run_nginx(down, nginx_env) as nginx:
+    # One variable for nginx too: it derives connect-src from the API base as the bundle does.
+    env = {"SUTRA_API_BASE": ELSEWHERE + "/v1"}
+    with run_client(down, logs, env) as python, run_nginx(down, env) as nginx:
         yield {"python": python.url, "nginx": nginx.url}
 
 
@@ -112,21 +115,107 @@ def test_api_calls_are_proxied_without_the_prefix_and_errors_pass_through(served
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "query"
 
 
+def from_peer(address: str) -> httpx.Client:
+    """A client whose connections come from `address` (every 127.x.y.z is this machine), so
+    each test is a caller of its own to the API's one-read-per-hour limit."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+
+
+def stats(client: httpx.Client, url: str, forwarded: str | None = None) -> int:
+    """The status of GET /api/stats: 503 for the caller's one read (storage is down), 429 after."""
+    headers = {"X-Forwarded-For": forwarded} if forwarded is not None else {}
+    reply = client.get(url + "/api/stats", headers=headers)
+    if reply.status_code == 429:
+        assert reply.json()["error"]["code"] == "rate_limited"
+        assert int(reply.headers["retry-after"]) >= 1
+    return reply.status_code
+
+
+SPOOFED = ("198.51.100.1", "198.51.100.2, 198.51.100.3", None)
+
+
+def test_the_python_server_names_its_peer_whatever_the_caller_claims(served) -> None:
+    """Nobody stands in front of it: the peer is the caller, X-Forwarded-For is the caller's
+    own invention and buys no new rate-limit bucket."""
+    with from_peer("127.0.0.2") as caller:
+        assert stats(caller, served["python"], "203.0.113.1") == 503  # its one read
+        for claimed in SPOOFED:
+            assert stats(caller, served["python"], claimed) == 429, claimed
+    with from_peer("127.0.0.3") as other:
+        assert stats(other, served["python"], "203.0.113.1") == 503  # another caller's own
+
+
+def test_nginx_names_the_caller_its_ingress_appended(served) -> None:
+    """The ingress controller (every peer, by default) appends the caller it saw; what the
+    caller wrote before that entry is ignored, so one caller is one bucket."""
+    with from_peer("127.0.0.4") as ingress:
+        assert stats(ingress, served["nginx"], "203.0.113.20") == 503
+        for claimed in SPOOFED:
+            sent = f"{claimed}, 203.0.113.20" if claimed else "203.0.113.20"
+            assert stats(ingress, served["nginx"], sent) == 429, sent
+        assert stats(ingress, served["nginx"], "198.51.100.1, 203.0.113.21") == 503  # another
+
+
+def test_nginx_names_its_peer_when_it_does_not_trust_it(api: Any) -> None:
+    """SUTRA_REAL_IP_FROM narrowed to an address the test does not come from: the header of
+    an untrusted peer names nobody, the peer is the caller."""
+    with run_nginx(api.url, {"SUTRA_REAL_IP_FROM": "192.0.2.1"}) as nginx:
+        with from_peer("127.0.0.5") as caller:
+            assert stats(caller, nginx.url, "203.0.113.30") == 503
+            for claimed in SPOOFED:
+                assert stats(caller, nginx.url, claimed) == 429, claimed
+        with from_peer("127.0.0.6") as other:
+            assert stats(other, nginx.url, "203.0.113.30") == 503
+
+
 @pytest.mark.parametrize("front", FRONT_ENDS)
-def test_the_caller_is_named_to_the_api_so_rate_limits_are_per_caller(served, front) -> None:
+def test_the_path_reaches_the_api_as_the_caller_encoded_it(served, front) -> None:
     url = served[front]
-    caller = {"X-Forwarded-For": f"203.0.113.{FRONT_ENDS.index(front) + 1}"}
-    first = httpx.get(url + "/api/stats", headers=caller)
-    assert first.status_code == 503  # its one read; storage is down
-    limited = httpx.get(url + "/api/stats", headers=caller)
-    assert limited.status_code == 429
-    assert limited.json()["error"]["code"] == "rate_limited"
-    assert int(limited.headers["retry-after"]) >= 1
-    other = httpx.get(url + "/api/stats", headers={"X-Forwarded-For": "198.51.100.7"})
-    assert other.status_code in (503, 429)
-    if other.status_code == 429:  # the other front end's test spent it: a third caller
-        third = {"X-Forwarded-For": f"198.51.100.{10 + FRONT_ENDS.index(front)}"}
-        assert httpx.get(url + "/api/stats", headers=third).status_code == 503
+    # Decoded, %23 would start a fragment (the API would answer /health) and %3F a query
+    # (the API would run /reason); encoded, neither names a route of the API.
+    health = httpx.get(url + "/api/health%23x")
+    reason = httpx.post(url + "/api/reason%3Fx=1", json={"query": "What is the heart?"})
+    for reply in (health, reason):
+        assert reply.status_code == 404, (reply.url, reply.text)
+        assert reply.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("front", FRONT_ENDS)
+def test_a_body_over_the_limit_is_a_json_413_naming_the_limit(served, front) -> None:
+    url = served[front]
+    limit = 1024 * 1024
+    headers = {"Content-Type": "application/json"}
+    body = b"x" * (limit + 1)
+    declared = httpx.post(url + "/api/learn", content=body, headers=headers)
+
+    def arriving() -> Iterator[bytes]:  # no Content-Length: chunked, counted as it arrives
+        yield body[: limit // 2]
+        yield body[limit // 2 :]
+
+    chunked = httpx.post(url + "/api/learn", content=arriving(), headers=headers)
+    for reply in (declared, chunked):
+        assert reply.status_code == 413
+        error = reply.json()["error"]
+        assert error["code"] == "payload_too_large" and error["field"] == "body"
+        assert f"{limit} bytes" in error["message"]
+        assert_security_headers(reply)
+    # At the limit the API answers itself: the body is not JSON.
+    at_limit = httpx.post(url + "/api/learn", content=body[:limit], headers=headers)
+    assert at_limit.status_code == 422
+
+
+@pytest.mark.parametrize("front", FRONT_ENDS)
+def test_a_declared_oversized_body_is_refused_before_it_is_sent(served, front) -> None:
+    """Content-Length alone decides: the 413 comes while the body is still unsent (a front end
+    that waited for it would never answer, and the read below would time out)."""
+    parts = urlsplit(served[front])
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/learn HTTP/1.1\r\nHost: sutra\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 50000000\r\n\r\n{"
+        )
+        head = sock.recv(65536).split(b"\r\n", 1)[0]
+    assert head.startswith(b"HTTP/1.1 413"), head
 
 
 @pytest.mark.parametrize("front", FRONT_ENDS)
@@ -143,4 +232,4 @@ def test_an_unreachable_api_is_a_json_502_and_the_page_still_loads(stranded, fro
     assert_security_headers(page, ELSEWHERE)
     assert f"connect-src 'self' {ELSEWHERE};" in page.headers["content-security-policy"]
     config = httpx.get(url + "/config.js").text
-    assert re.search(r'"apiBase": "https://api\.example\.com"', config), config
+    assert re.search(r'"apiBase": "https://api\.example\.com/v1"', config), config

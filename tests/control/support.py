@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.sync.client import ClientConnection, connect
 
@@ -17,11 +19,6 @@ from sutra.stack.testing import UpStack, run_up
 
 TOKEN = "test-admin-token-0123456789abcdef"
 INTERVAL = "0.5"  # seconds between pushes: short, so the tests wait little
-
-
-def dead_url() -> str:
-    """An http URL where nothing listens."""
-    return f"http://127.0.0.1:{free_port()}"
 
 
 @contextlib.contextmanager
@@ -42,19 +39,31 @@ def run_control(env: Mapping[str, str], log_dir: Path) -> Iterator[HttpService]:
 
 @contextlib.contextmanager
 def websocket(
-    url: str, token: str | None = TOKEN, *, header: bool = False
+    url: str,
+    token: str | None = TOKEN,
+    *,
+    header: bool = False,
+    origin: str | None = None,
+    host: str | None = None,
 ) -> Iterator[ClientConnection]:
-    """The dashboard's WebSocket, authenticated as the page does (subprotocol) or by header."""
-    ws_url = url.replace("http://", "ws://") + "/ws"
+    """The dashboard's WebSocket, authenticated as the page does (subprotocol) or by header.
+
+    `origin` is sent as a browser sends it; `host` is the Host header (the name a browser
+    would have looked up), while the connection still goes to `url`'s address.
+    """
+    parts = urlsplit(url)
     protocols = [SUBPROTOCOL]
     headers = {}
     if token is not None and header:
         headers["Authorization"] = f"Bearer {token}"
     elif token is not None:
         protocols.append(token_protocol(token))
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
     with connect(
-        ws_url,
-        subprotocols=protocols,
+        f"ws://{host or parts.netloc}/ws",
+        sock=sock,
+        origin=origin,  # type: ignore[arg-type]
+        subprotocols=protocols,  # type: ignore[arg-type]
         additional_headers=headers,
         open_timeout=5,  # type: ignore[arg-type]
     ) as ws:

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sutra.common.testing import run_http_service
+from sutra.common.testing import dead_url, run_http_service
 from sutra.storage.testing import free_port, run_server
 
-from .support import TOKEN, dead_url, next_push, push_until, run_control, websocket
+from .support import TOKEN, next_push, push_until, run_control, websocket
 
 
 def test_a_dead_service_turns_red_with_its_reason_and_the_pushes_keep_coming(

@@ -11,10 +11,12 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import ValidationError
 
+from sutra.common.settings import SutraSettings, describe_error, is_secret
 from sutra.control.auth import Guard, _decode_protocol, bearer, token_protocol
 from sutra.control.collectors import Reading, read_within
 from sutra.control.figures import http_traffic
 from sutra.control.metrics import ControlMetrics
+from sutra.control.origin import same_origin
 from sutra.control.scrape import Scrape, bucket_increase, increase, quantile, rate
 from sutra.control.settings import ControlSettings
 
@@ -150,6 +152,38 @@ def test_settings_reject_bad_values_naming_them(monkeypatch, variable, value, fi
     assert info.value.errors()[0]["loc"] == (field,)
 
 
+def describe(monkeypatch, settings_cls: type, variable: str, value: str) -> str:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as info:
+        settings_cls()
+    return describe_error(settings_cls, info.value)
+
+
+def test_a_bad_setting_is_named_and_echoed_unless_it_may_be_a_secret(monkeypatch) -> None:
+    shown = describe(monkeypatch, ControlSettings, "SUTRA_CONTROL_INTERVAL", "0")
+    assert shown.startswith("invalid setting SUTRA_CONTROL_INTERVAL: ")
+    assert shown.endswith("(got '0')")
+    monkeypatch.delenv("SUTRA_CONTROL_INTERVAL")
+    # A SecretStr field: named, never echoed, even a wrong one.
+    token = describe(monkeypatch, ControlSettings, "SUTRA_CONTROL_TOKEN", "short-secret")
+    assert token.startswith("invalid setting SUTRA_CONTROL_TOKEN: must be at least 16")
+    assert "short-secret" not in token
+    monkeypatch.delenv("SUTRA_CONTROL_TOKEN")
+    # A URL with a password in it, whatever the field is called.
+    url = describe(monkeypatch, ControlSettings, "SUTRA_API_URL", "ftp://user:pa55word@host")
+    assert url.startswith("invalid setting SUTRA_API_URL: expected an http(s) URL")
+    assert "pa55word" not in url
+    # A field named like a credential, whatever its type.
+    assert is_secret(ControlSettings, "control_token")
+    assert not is_secret(ControlSettings, "api_url")
+
+    class Named(SutraSettings):
+        registry_password: int = 0
+
+    assert is_secret(Named, "registry_password")
+    assert "123x" not in describe(monkeypatch, Named, "SUTRA_REGISTRY_PASSWORD", "123x")
+
+
 def test_history_keeps_the_configured_minutes() -> None:
     settings = ControlSettings(control_interval=2.0, control_history_seconds=600)
     assert settings.history_points == 300
@@ -172,6 +206,39 @@ def test_tokens_are_read_from_the_header_and_the_subprotocol() -> None:
     assert not guard.accepts("")
     assert not guard.accepts(None)
     assert Guard(None, ControlMetrics()).accepts(None)
+
+
+def handshake(host: str, origin: str | None, scheme: str = "ws", **extra: str) -> dict:
+    headers = {"host": host, **({"origin": origin} if origin is not None else {}), **extra}
+    return {
+        "type": "websocket",
+        "scheme": scheme,
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "scheme", "extra", "same"),
+    [
+        ("127.0.0.1:9000", "http://127.0.0.1:9000", "ws", {}, True),
+        ("127.0.0.1:9000", None, "ws", {}, True),  # no browser, no Origin
+        ("dash.example", "http://dash.example:80", "ws", {}, True),  # default port
+        ("dash.example", "https://dash.example", "wss", {}, True),
+        ("[::1]:9000", "http://[::1]:9000", "ws", {}, True),
+        ("DASH.example", "http://dash.EXAMPLE", "ws", {}, True),  # names are case-blind
+        # TLS ended at a proxy that says so: the page's origin is https.
+        ("dash.example", "https://dash.example", "ws", {"x-forwarded-proto": "https"}, True),
+        ("dash.example", "http://dash.example", "ws", {"x-forwarded-proto": "https"}, False),
+        ("127.0.0.1:9000", "http://127.0.0.1:9001", "ws", {}, False),
+        ("127.0.0.1:9000", "https://127.0.0.1:9000", "ws", {}, False),
+        ("127.0.0.1:9000", "http://localhost:9000", "ws", {}, False),
+        ("127.0.0.1:9000", "null", "ws", {}, False),
+        ("127.0.0.1:9000", "http://127.0.0.1:9000/page", "ws", {}, False),
+        ("", "http://127.0.0.1:9000", "ws", {}, False),
+    ],
+)
+def test_same_origin_means_scheme_host_and_port(host, origin, scheme, extra, same) -> None:
+    assert same_origin(handshake(host, origin, scheme, **extra)) is same
 
 
 class Hanging:

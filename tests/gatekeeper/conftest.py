@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 import regorus
 
-from sutra.gitops.paths import TIERS, crd_schema_dir
+from sutra.gitops.git import GITOPS_PATHS
+from sutra.gitops.paths import crd_schema_dir
 from sutra.gitops.policy import PolicySet
-from sutra.gitops.render import kustomize, parse, render_tier
+from sutra.gitops.render import kustomize, parse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GATEKEEPER_DIR = REPO_ROOT / "gatekeeper"
@@ -125,15 +126,18 @@ def policy_set() -> PolicySet:
 
 
 @pytest.fixture(scope="session")
-def rendered_tiers() -> dict[str, list[dict[str, Any]]]:
-    return {tier: render_tier(tier, REPO_ROOT) for tier in TIERS}
+def rendered_tiers(
+    tier_objects: dict[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """The session's one render of each tier (tests/conftest.py)."""
+    return tier_objects
 
 
 @pytest.fixture
 def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the GitOps folders to break; SUTRA_REPO_ROOT points the CLI at it."""
     root = tmp_path / "repo"
-    for name in ("base", "overlays", "policies", "argocd", "gatekeeper"):
+    for name in GITOPS_PATHS:
         shutil.copytree(REPO_ROOT / name, root / name)
     monkeypatch.setenv("SUTRA_REPO_ROOT", str(root))
     monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(REPO_ROOT)))

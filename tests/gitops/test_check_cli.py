@@ -158,6 +158,42 @@ def test_a_broken_argocd_object_is_reported(sutra: Run, repo: Path) -> None:
     ), done.stdout  # fmt: skip
 
 
+def test_a_broken_bootstrap_object_is_reported(sutra: Run, repo: Path) -> None:
+    """argocd/bootstrap/ is applied by hand, so the gate is its only review."""
+    edit(repo / "argocd/bootstrap/root.yaml", "    path: argocd\n", "    pathh: argocd\n")
+    done = sutra("check", "--quiet", "low")
+    assert done.returncode == 1
+    assert any(
+        line.startswith("argocd Application/sutra-root: spec.source") and "pathh" in line
+        for line in done.stdout.splitlines()
+    ), done.stdout
+
+
+def test_a_missing_gatekeeper_folder_fails_the_gate(sutra: Run, repo: Path) -> None:
+    shutil.rmtree(repo / "gatekeeper")
+    done = sutra("check", "--quiet", "low")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "gatekeeper File/gatekeeper/: is missing: run `sutra gatekeeper generate` [generated]",
+        "1 violation in 1 of 1 tier, argocd/ and gatekeeper/ (gatekeeper)",
+    ]
+
+
+def test_an_object_outside_the_namespace_fails_the_gate(sutra: Run, repo: Path) -> None:
+    """The sutra project may deploy into monitoring; the gate lets only listed objects there."""
+    (repo / "overlays/medium/stray.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: monitoring}\n"
+    )
+    edit(repo / "overlays/medium/kustomization.yaml", "  - ../../base\n",
+         "  - ../../base\n  - stray.yaml\n")  # fmt: skip
+    done = sutra("check", "--quiet", "medium")
+    assert done.returncode == 1
+    violations = [line for line in done.stdout.splitlines() if line.endswith("]")]
+    assert len(violations) == 1, done.stdout
+    assert violations[0].startswith("medium ConfigMap/stray: ConfigMap stray is in namespace ")
+    assert violations[0].endswith("[namespace_scope]")
+
+
 def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stdout == ""

@@ -1,4 +1,4 @@
-"""Render every tier once per session with the real kustomize; tests look objects up in it."""
+"""Every tier as rendered once per session (tests/conftest.py); tests look objects up in it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from sutra.gitops.paths import TIERS
-from sutra.gitops.render import render_argocd, render_tier
+from sutra.gitops.render import render_argocd
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = ("storage-server", "sutra-api", "sutra-hybrid", "sutra-control", "sutra-client")
@@ -57,14 +56,9 @@ def workload_names() -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
-def tier_table() -> dict[str, Any]:
-    return yaml.safe_load((REPO_ROOT / "policies" / "data" / "tiers.yaml").read_text())
-
-
-@pytest.fixture(scope="session")
-def rendered_tiers() -> dict[str, Rendered]:
-    """Each tier rendered exactly once for the whole session."""
-    return {tier: Rendered(tier, render_tier(tier, REPO_ROOT)) for tier in TIERS}
+def rendered_tiers(tier_objects: dict[str, list[dict[str, Any]]]) -> dict[str, Rendered]:
+    """The session's one render of each tier (tests/conftest.py), with lookups."""
+    return {tier: Rendered(tier, objects) for tier, objects in tier_objects.items()}
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import yaml
+
 from sutra.gitops.paths import TIERS, crd_schema_dir
 from sutra.gitops.validate import DEFAULT_KUBE_VERSIONS, validate_objects
 
@@ -12,7 +14,9 @@ REPO_URL = "https://github.com/sutra-ai/sutra-deploy.git"
 
 def test_argocd_objects_match_their_crd_schemas(argocd_objects, repo) -> None:
     kinds = sorted(o["kind"] for o in argocd_objects.objects)
-    assert kinds == ["AppProject", "AppProject", "ApplicationSet", "ApplicationSet"]
+    # argocd/ (2 projects, 3 admission Applications, the ApplicationSet), bootstrap/ (the root
+    # and its project) and the argocd-cm patch.
+    assert kinds == ["AppProject"] * 3 + ["Application"] * 4 + ["ApplicationSet", "ConfigMap"]
     found = validate_objects(
         argocd_objects.objects, "argocd", DEFAULT_KUBE_VERSIONS, crd_schema_dir(repo)
     )
@@ -36,6 +40,22 @@ def test_the_project_is_confined_to_this_repository_and_namespace(argocd_objects
     } | {("sutra-medium", "monitoring"), ("sutra-high", "monitoring")}
     assert all("server" not in d for d in spec["destinations"])
     assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+
+
+def test_the_destinations_outside_the_namespace_are_the_tier_tables(
+    argocd_objects, tier_table, repo
+) -> None:
+    """The namespace_scope rule and the project agree: a destination outside the tiers'
+    namespace exists exactly for the tiers the table lets ship an object there."""
+    scope = tier_table["namespace"]
+    base = yaml.safe_load((repo / "base" / "kustomization.yaml").read_text())
+    assert scope["name"] == base["namespace"]
+    spec = argocd_objects.get("AppProject", "sutra")["spec"]
+    outside = {(d["name"], d["namespace"]) for d in spec["destinations"]
+               if d["namespace"] != scope["name"]}  # fmt: skip
+    listed = {(f"sutra-{tier}", e["namespace"]) for e in scope["outside"] for tier in e["tiers"]}
+    assert outside == listed
+    assert all(set(e["tiers"]) <= set(TIERS) for e in scope["outside"])
 
 
 def test_the_project_admits_every_kind_and_namespace_a_tier_renders(

@@ -1,4 +1,4 @@
-"""Monitoring tests: every tier rendered once with the real kustomize, and its alert rules."""
+"""Monitoring tests: every tier as rendered once per session, and its alert rules."""
 
 from __future__ import annotations
 
@@ -6,10 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-
-from sutra.gitops.paths import TIERS
-from sutra.gitops.render import render_tier
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,13 +22,9 @@ def rules_of(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def tiers() -> dict[str, list[dict[str, Any]]]:
-    return {tier: render_tier(tier, REPO_ROOT) for tier in TIERS}
-
-
-@pytest.fixture(scope="session")
-def tier_table() -> dict[str, Any]:
-    return yaml.safe_load((REPO_ROOT / "policies" / "data" / "tiers.yaml").read_text())
+def tiers(tier_objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The session's one render of each tier (tests/conftest.py)."""
+    return tier_objects
 
 
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:

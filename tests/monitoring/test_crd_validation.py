@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from sutra.gitops import check
+from sutra.gitops.git import GITOPS_PATHS
 from sutra.gitops.paths import crd_schema_dir
 from sutra.gitops.validate import DEFAULT_KUBE_VERSIONS, validate_objects
 
@@ -112,7 +113,7 @@ def test_the_gate_rejects_a_broken_service_monitor(
 ) -> None:
     """End to end: `sutra check` on a copy of the repository with one misspelt key."""
     root = tmp_path / "repo"
-    for name in ("base", "components", "overlays", "policies", "argocd"):
+    for name in GITOPS_PATHS:
         shutil.copytree(REPO_ROOT / name, root / name)
     monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(REPO_ROOT)))
     monitors = root / "base" / "monitoring" / "servicemonitors.yaml"

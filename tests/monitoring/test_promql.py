@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from .exposition import series_names
+from sutra.common.exposition import series_names
+
 from .promql import PromQLError, metric_names
 
 

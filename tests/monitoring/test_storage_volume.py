@@ -1,40 +1,37 @@
-"""The storage server's volume gauges: statvfs of its data directory, read at scrape time."""
+"""The storage server's volume gauges: statvfs of its data directory, read at scrape time.
+
+The gauges as the running server exports them are checked in test_alert_metrics.py; here the
+arithmetic, on statvfs numbers chosen so that each wrong reading gives a different answer.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from prometheus_client import generate_latest
+import pytest
 
-from sutra.storage.metrics import StorageMetrics, volume_usage
+from sutra.storage import metrics
+from sutra.storage.metrics import volume_usage
 
-from .exposition import sample_value
+# Fragment size != block size, and free blocks (root's reserve included) != available blocks.
+FRSIZE, BSIZE = 4096, 1 << 20
+BLOCKS, BFREE, BAVAIL = 1_000_000, 300_000, 250_000
 
 
-def test_volume_usage_is_what_the_server_cannot_write(tmp_path: Path) -> None:
+def test_volume_usage_is_what_the_server_cannot_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Used counts the blocks reserved for root (the server cannot write there either), in
+    fragments, so used / capacity reaches 1 exactly when the server's writes fail."""
+    asked: list[Path] = []
+
+    def statvfs(path: str | os.PathLike[str]) -> os.statvfs_result:
+        asked.append(Path(path))
+        return os.statvfs_result((BSIZE, FRSIZE, BLOCKS, BFREE, BAVAIL, 10, 5, 4, 0, 255))
+
+    monkeypatch.setattr(metrics.os, "statvfs", statvfs)
     used, capacity = volume_usage(tmp_path)
-    st = os.statvfs(tmp_path)
-    assert capacity == st.f_blocks * st.f_frsize
-    assert 0 < used <= capacity
-
-
-def test_bound_gauges_follow_the_engine_and_the_volume(tmp_path: Path) -> None:
-    metrics = StorageMetrics()
-    depth = [3]
-    metrics.bind(
-        queue_depth=lambda: depth[0],
-        counts=lambda: {"concepts": 1, "associations": 2, "vectors": 3, "sequence": 4},
-        store_bytes=lambda: 4096,
-        queue_capacity=10,
-        map_size=1 << 30,
-        data_path=tmp_path,
-    )
-    depth[0] = 7
-    page = generate_latest(metrics.registry).decode()
-    assert sample_value(page, "sutra_storage_queue_depth") == 7
-    assert sample_value(page, "sutra_storage_queue_capacity") == 10
-    assert sample_value(page, "sutra_storage_map_size_bytes") == 1 << 30
-    capacity = volume_usage(tmp_path)[1]
-    assert sample_value(page, "sutra_storage_volume_capacity_bytes") == capacity
-    assert 0 < sample_value(page, "sutra_storage_volume_used_bytes") <= capacity
+    assert capacity == BLOCKS * FRSIZE == 4_096_000_000
+    assert used == (BLOCKS - BAVAIL) * FRSIZE == 3_072_000_000
+    assert asked == [tmp_path]

@@ -30,6 +30,7 @@ REQUIRED_RULES = {
     "service_selects_pods",
     "required_labels",
     "tier_workloads",
+    "namespace_scope",
 }
 
 

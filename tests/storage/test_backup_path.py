@@ -22,7 +22,6 @@ import yaml
 
 from sutra.gitops.paths import TIERS, crd_schema_dir
 from sutra.gitops.policy import PolicySet
-from sutra.gitops.render import render_tier
 from sutra.gitops.validate import DEFAULT_KUBE_VERSIONS, validate_objects
 from sutra.storage import snapshots
 from sutra.storage.client import StorageClient
@@ -76,8 +75,9 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def tiers() -> dict[str, list[dict[str, Any]]]:
-    return {tier: render_tier(tier, REPO) for tier in TIERS}
+def tiers(tier_objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The session's one render of each tier (tests/conftest.py)."""
+    return tier_objects
 
 
 @pytest.fixture(scope="module")

@@ -37,3 +37,15 @@ def test_idempotent_calls_retry_until_the_server_is_up(tmp_path: Path) -> None:
         finally:
             release.set()
             thread.join(timeout=60)
+
+
+@pytest.mark.parametrize("variable", ["http_proxy", "https_proxy", "grpc_proxy"])
+def test_a_proxy_in_the_environment_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """gRPC would tunnel through a proxy named in the environment; service calls never do."""
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
+    with run_server(tmp_path / "data") as server:
+        monkeypatch.setenv(variable, dead_proxy)
+        with StorageClient(server.address, timeout=5.0) as client:
+            assert client.stats().concepts == 0

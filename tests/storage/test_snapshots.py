@@ -8,9 +8,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from sutra.cli import main as sutra
+from sutra.common.exposition import sample_value
 from sutra.storage import snapshots
 from sutra.storage.client import NotFound, StorageClient
 from sutra.storage.ids import concept_id_for
@@ -189,13 +189,7 @@ def _snapshot_gauge(server: ServerProcess) -> float:
     url = f"http://127.0.0.1:{server.metrics_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         page = response.read().decode()
-    (value,) = [
-        sample.value
-        for family in text_string_to_metric_families(page)
-        for sample in family.samples
-        if sample.name == "sutra_storage_last_snapshot_timestamp_seconds"
-    ]
-    return float(value)
+    return sample_value(page, "sutra_storage_last_snapshot_timestamp_seconds")
 
 
 def test_the_last_snapshot_time_is_kept_in_the_store(tmp_path: Path) -> None:

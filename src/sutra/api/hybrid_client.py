@@ -49,6 +49,8 @@ class HybridClient:
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
             headers={"user-agent": "sutra-api"},
+            # Service-to-service calls never go through an HTTP(S)_PROXY set in the environment.
+            trust_env=False,
         )
 
     async def close(self) -> None:

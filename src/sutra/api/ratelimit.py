@@ -6,9 +6,12 @@ answered 429 with Retry-After = the seconds until the next token. Limits are per
 replica: with N replicas behind a load balancer a client gets at most N times the limit,
 which is the price of not putting a shared store on every request's path.
 
-The client is the peer address, or the first X-Forwarded-For address when the gateway
-sits behind a proxy it trusts (SUTRA_TRUST_FORWARDED=true); trusting that header
-otherwise would let any client pick its own identity.
+The client is the peer address; with SUTRA_TRUST_FORWARDED=true, the gateway trusts exactly
+one proxy directly in front of it (the ingress controller, or sutra-client's nginx) and the
+client is the LAST X-Forwarded-For entry: the address that proxy appended for the peer it saw.
+Every entry before it was written by the caller (any caller may send the header), so taking the
+first would let a client pick a new identity, and a new budget, with every request. Without
+that setting the header is ignored: nothing guarantees a proxy wrote any of it.
 """
 
 from __future__ import annotations
@@ -50,13 +53,14 @@ class RateLimiter:
         self._clock = clock
 
     def client_of(self, scope: Scope) -> str:
+        """The peer, or the last X-Forwarded-For entry (what the trusted proxy appended)."""
         if self.trust_forwarded:
-            for name, value in scope["headers"]:
-                if name == b"x-forwarded-for":
-                    first = value.decode("latin-1").split(",", 1)[0].strip()
-                    if first:
-                        return first
-                    break
+            forwarded = [value for name, value in scope["headers"] if name == b"x-forwarded-for"]
+            if forwarded:
+                # Repeated headers are one comma-separated list: the proxy's entry ends it.
+                last = forwarded[-1].decode("latin-1").rsplit(",", 1)[-1].strip()
+                if last:
+                    return last
         client = scope.get("client")
         return client[0] if client else "unknown"
 

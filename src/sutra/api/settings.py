@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from sutra.common.settings import ByteSize, SutraSettings
+from sutra.common.settings import ByteSize, SutraSettings, http_url
 
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 
@@ -44,7 +44,11 @@ class ApiSettings(SutraSettings):
     rate_limit_reason: int = Field(100, ge=0)
     rate_limit_read: int = Field(600, ge=0, description="/concepts/..., /stats")
     rate_limit_max_clients: int = Field(100_000, ge=1, description="clients tracked at once")
-    trust_forwarded: bool = Field(False, description="client = first X-Forwarded-For address")
+    trust_forwarded: bool = Field(
+        False,
+        description="exactly one proxy (ingress controller, client nginx) is in front: "
+        "client = the last X-Forwarded-For address, the one it appended",
+    )
 
     max_body_bytes: ByteSize = Field(1024 * 1024, ge=1024)
 
@@ -66,10 +70,7 @@ class ApiSettings(SutraSettings):
     @field_validator("hybrid_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("expected an http(s) URL, e.g. http://sutra-hybrid:8001")
-        return value.rstrip("/")
+        return http_url(value, "http://sutra-hybrid:8001")
 
     @field_validator("redis_url")
     @classmethod

@@ -2,9 +2,10 @@
 
 It answers exactly as the image's nginx does (images/sutra-client/), so what the browser tests
 see locally is what Kubernetes serves: the same security headers on every response, the same
-Cache-Control per file, `/api/<path>` forwarded to `SUTRA_API_URL/<path>` with the caller in
-X-Forwarded-For, a JSON 502 when the API cannot be reached, and `/health` answering 200 without
-asking the API (the UI can show its own "API down" state).
+Cache-Control per file, `/api/<path>` forwarded to `SUTRA_API_URL/<path>` (the path as the
+caller encoded it) with the caller as the one X-Forwarded-For entry, a JSON 413 over the body
+limit, a JSON 502 when the API cannot be reached, and `/health` answering 200 without asking the
+API (the UI can show its own "API down" state).
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sutra.client.bundle import INDEX, build, content_type
 from sutra.client.headers import cache_control, security_headers
 from sutra.client.settings import ClientSettings
+from sutra.common.security_headers import SecurityHeaders
 
 HOP_BY_HOP = {
     "connection",
@@ -42,32 +44,61 @@ HOP_BY_HOP = {
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def proxy_error(status: int, code: str, message: str) -> JSONResponse:
-    """The API's own error shape, so the page reads one shape whoever answered."""
-    body = {"status": status, "code": code, "message": message, "dependency": "sutra-api"}
+# Characters a path keeps as they are when it is passed on (RFC 3986 pchar and "/", and "%"
+# so that the caller's own escapes stay escapes); anything else is escaped byte by byte.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def proxy_error(status: int, code: str, message: str, *, field: str | None = None) -> JSONResponse:
+    """The API's own error shape, so the page reads one shape whoever answered: a request
+    field at fault (4xx), or sutra-api as the dependency that failed (5xx)."""
+    body: dict[str, object] = {"status": status, "code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    else:
+        body["dependency"] = "sutra-api"
     return JSONResponse({"error": body}, status_code=status)
 
 
-class SecurityHeaders:
-    """Adds the security headers to every response, errors and proxied answers included."""
+def upstream_url(api_url: str, request: Request) -> str:
+    """`api_url` + the request's path after /api, as the caller encoded it, + its query.
 
-    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
-        self.app = app
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        self.names = {k for k, _ in self.headers}
+    The raw path, not the decoded one: `%3F` or `%23` decoded would turn part of the path into
+    a query or a fragment, and `%2F` into a separator. Should the raw path not spell /api/
+    literally (`/%61pi/...`), the decoded rest is encoded again.
+    """
+    raw: bytes = request.scope.get("raw_path") or b""
+    if raw.startswith(b"/api/"):
+        rest = quote(raw[len(b"/api") :], safe=_PATH_SAFE)
+    else:
+        rest = quote("/" + request.path_params["path"], safe=_PATH_SAFE.rstrip("%"))
+    query: bytes = request.scope.get("query_string", b"")
+    return f"{api_url}{rest}" + (f"?{query.decode('latin-1')}" if query else "")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k not in self.names]
-                message["headers"] = kept + self.headers
-            await send(message)
+def too_large(limit: int) -> JSONResponse:
+    message = f"the request body is over the limit of {limit} bytes"
+    return proxy_error(413, "payload_too_large", message, field="body")
 
-        await self.app(scope, receive, with_headers)
+
+async def read_body(request: Request, limit: int) -> bytes | Response:
+    """The body, or the 413 as soon as it is known to be over `limit`: from Content-Length
+    before anything is read, else by counting while it arrives (chunked)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            message = "Content-Length: not a number of bytes"
+            return proxy_error(400, "bad_request", message, field="Content-Length")
+        if int(declared) > limit:
+            return too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_app(settings: ClientSettings | None = None) -> Starlette:
@@ -98,17 +129,16 @@ def create_app(settings: ClientSettings | None = None) -> Starlette:
         return Response(body, media_type=content_type(path), headers=headers)
 
     async def proxy(request: Request) -> Response:
-        url = f"{settings.api_url}/{request.path_params['path']}"
-        if request.url.query:
-            url += f"?{request.url.query}"
-        body = await request.body()
-        if len(body) > settings.max_body_bytes:
-            return proxy_error(413, "payload_too_large", "the request body is over the limit")
+        body = await read_body(request, settings.max_body_bytes)
+        if isinstance(body, Response):
+            return body
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        peer = request.client.host if request.client else ""
-        forwarded = request.headers.get("x-forwarded-for")
-        headers["x-forwarded-for"] = f"{forwarded}, {peer}" if forwarded else peer
+        # Nobody stands in front of this server (local runs): the caller is the peer, and only
+        # the peer. Passing on an X-Forwarded-For the caller wrote would let it pick its own
+        # rate-limit bucket at sutra-api, which takes the last entry as the client.
+        headers["x-forwarded-for"] = request.client.host if request.client else ""
         headers["x-forwarded-proto"] = request.url.scheme
+        url = upstream_url(settings.api_url, request)
         try:
             answer = await state["client"].request(
                 request.method, url, headers=headers, content=body

@@ -7,12 +7,11 @@ bundle instead (images/sutra-client/), configured by the same SUTRA_API_URL.
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
 from sutra.client.bundle import DEFAULT_API_BASE, normalise_api_base
-from sutra.common.settings import ByteSize, SutraSettings
+from sutra.common.settings import ByteSize, SutraSettings, http_url
 
 
 class ClientSettings(SutraSettings):
@@ -27,10 +26,7 @@ class ClientSettings(SutraSettings):
     @field_validator("api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("expected an http(s) URL, e.g. http://sutra-api:8000")
-        return value.rstrip("/")
+        return http_url(value, "http://sutra-api:8000")
 
     @field_validator("api_base")
     @classmethod

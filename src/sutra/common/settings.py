@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar, get_args
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BeforeValidator, SecretBytes, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "SUTRA_"
@@ -47,6 +48,14 @@ def parse_size(value: object) -> object:
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 
 
+def http_url(value: str, example: str) -> str:
+    """An http(s) URL with a host, without its trailing slash (paths are appended to it)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http(s) URL, e.g. {example}")
+    return value.rstrip("/")
+
+
 class SutraSettings(BaseSettings):
     """Base of every service's settings: `SUTRA_` prefix, unknown variables ignored."""
 
@@ -61,14 +70,40 @@ def env_name(settings_cls: type[SutraSettings], field: str) -> str:
     return f"{prefix}{field}".upper()
 
 
+_SECRET_NAME = re.compile(r"token|password|secret", re.IGNORECASE)
+
+
+def _holds_secret(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, SecretStr | SecretBytes):
+        return True
+    return any(_holds_secret(arg) for arg in get_args(annotation))
+
+
+def is_secret(settings_cls: type[SutraSettings], field: str) -> bool:
+    """A field whose value must never be printed: a SecretStr, or named like a credential."""
+    info = settings_cls.model_fields.get(field)
+    return bool(_SECRET_NAME.search(field)) or (info is not None and _holds_secret(info.annotation))
+
+
+def _has_password(value: str) -> bool:
+    """A URL with credentials in it (redis://:pass@host)."""
+    try:
+        return urlsplit(value.strip()).password is not None
+    except ValueError:
+        return "@" in value
+
+
 def describe_error(settings_cls: type[SutraSettings], exc: ValidationError) -> str:
-    """One line naming the first offending variable and why it is wrong."""
+    """One line naming the first offending variable and why it is wrong. The bad value is
+    echoed, to spare a look at the environment, unless it may be a credential (a secret field,
+    a URL with a password): a wrong one is often a real secret with a typo."""
     error = exc.errors()[0]
     field = str(error["loc"][0]) if error.get("loc") else "?"
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
     value = error.get("input")
-    shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+    hidden = is_secret(settings_cls, field) or (isinstance(value, str) and _has_password(value))
+    shown = f" (got {value!r})" if isinstance(value, str | int | float) and not hidden else ""
     return f"invalid setting {env_name(settings_cls, field)}: {message}{shown}"
 
 

@@ -26,6 +26,7 @@ from typing import Any
 __all__ = [
     "HttpService",
     "ServiceProcess",
+    "dead_url",
     "free_port",
     "poll",
     "run_http_service",
@@ -38,6 +39,11 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def dead_url() -> str:
+    """An http URL where nothing listens (a dependency that is down)."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def poll(

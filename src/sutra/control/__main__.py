@@ -9,11 +9,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from pydantic import ValidationError
-
 from sutra.common.logging import configure_logging, log_event
 from sutra.common.serve import listen, serve
-from sutra.common.settings import describe_error, env_name, fail
+from sutra.common.settings import load_settings
 from sutra.control.settings import ControlSettings
 
 NO_TOKEN_WARNING = (
@@ -22,21 +20,8 @@ NO_TOKEN_WARNING = (
 )
 
 
-def load() -> ControlSettings:
-    """The settings, or exit 2 with one line; a bad token is named, never echoed."""
-    try:
-        return ControlSettings()
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        if tuple(error.get("loc", ())) == ("control_token",):
-            message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-            fail("sutra-control", f"invalid setting {env_name(ControlSettings, 'control_token')}: "
-                 f"{message}")  # fmt: skip
-        fail("sutra-control", describe_error(ControlSettings, exc))
-
-
 def main() -> int:
-    settings = load()
+    settings = load_settings(ControlSettings, "sutra-control")  # never echoes the token
     log = configure_logging("control", settings.log_level)
     host, port = settings.listen_host, settings.control_port
     sock = listen("sutra-control", host, port, backlog=128)

@@ -1,7 +1,9 @@
 """The sutra-control application: `create_app(settings)` gives the ASGI app (FastAPI).
 
 The page (`/`, `/static/...`) and the probes (`/health`, `/ready`, `/metrics` with the
-dashboard's own metrics) need no token; every data endpoint and the WebSocket do.
+dashboard's own metrics) need no token; every data endpoint and the WebSocket do. Other sites
+open in the operator's browser are kept out as `origin` describes: the WebSocket only opens for
+the dashboard's own origin, and without a token only loopback Host names are answered.
 """
 
 from __future__ import annotations
@@ -18,48 +20,31 @@ from fastapi import Depends, FastAPI, WebSocket
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sutra import __version__
-from sutra.common.http import ServiceError, install_error_handlers
+from sutra.common.http import ServiceError, error_response, install_error_handlers
+from sutra.common.security_headers import SecurityHeaders
 from sutra.control.auth import SUBPROTOCOL, Guard, offered_protocols
 from sutra.control.collectors import Collector, HttpCollector, StorageCollector
 from sutra.control.graph import GraphReader, graph_routes
 from sutra.control.metrics import ControlMetrics
 from sutra.control.monitor import SERIES, Monitor
+from sutra.control.origin import LoopbackHosts, same_origin
 from sutra.control.settings import ControlSettings
 from sutra.storage.aio import AsyncStorageClient
 
 STATIC = resources.files("sutra.control.static")
-SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        b"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+# The page loads only its own files and cannot be framed; nothing is cached.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cache-control", b"no-store"),
-]
-
-
-class SecurityHeaders:
-    """The page loads only its own files and cannot be framed; nothing is cached."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+FOREIGN_ORIGIN = "Origin: the live feed is open only to the dashboard's own page"
 
 
 def finite(value: Any) -> Any:
@@ -105,7 +90,9 @@ def create_app(settings: ControlSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        http = httpx.AsyncClient(follow_redirects=False)
+        # trust_env=False: the services are read directly, never through an HTTP(S)_PROXY
+        # from the environment (it would turn every service "down" or read the wrong one).
+        http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         monitor = Monitor(
             build_collectors(settings, http),
             interval=settings.control_interval,
@@ -139,7 +126,10 @@ def create_app(settings: ControlSettings | None = None) -> FastAPI:
         openapi_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(SecurityHeaders)
+    if not guard.required:
+        # Nothing else guards the data: answer no name but the loopback ones (DNS rebinding).
+        app.add_middleware(LoopbackHosts)
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(graph_routes(lambda: state["graph"], guard.http))
 
@@ -208,6 +198,12 @@ def create_app(settings: ControlSettings | None = None) -> FastAPI:
     @app.websocket("/ws")
     async def websocket(ws: WebSocket) -> None:
         """Pushes `{health, metrics, timestamp, interval}` after every round."""
+        if not same_origin(ws.scope):
+            # Another site's page (cross-site WebSocket hijacking): 403 naming the header.
+            await ws.send_denial_response(
+                error_response(403, "forbidden", FOREIGN_ORIGIN, field="Origin")
+            )
+            return
         if not guard.websocket(ws):
             await ws.close(code=1008)  # before accept: the handshake is refused with HTTP 403
             return

@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import math
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from sutra.common.settings import SutraSettings
+from sutra.common.settings import SutraSettings, http_url
 
 LOOPBACK = "127.0.0.1"
 MIN_TOKEN_LENGTH = 16
-
-
-def _http_url(value: str, example: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an http(s) URL, e.g. {example}")
-    return value.rstrip("/")
 
 
 class ControlSettings(SutraSettings):
@@ -60,19 +52,19 @@ class ControlSettings(SutraSettings):
     @field_validator("storage_metrics_url")
     @classmethod
     def _metrics_url(cls, value: str) -> str:
-        return _http_url(value, "http://storage-server:9091/metrics")
+        return http_url(value, "http://storage-server:9091/metrics")
 
     @field_validator("api_url", "hybrid_url")
     @classmethod
     def _service_url(cls, value: str) -> str:
-        return _http_url(value, "http://sutra-api:8000")
+        return http_url(value, "http://sutra-api:8000")
 
     @field_validator("client_url", mode="before")
     @classmethod
     def _client_url(cls, value: object) -> object:
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        return _http_url(str(value), "http://sutra-client:8080")
+        return http_url(str(value), "http://sutra-client:8080")
 
     @property
     def token(self) -> str | None:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sutra.gitops import gatekeeper, render, validate
+from sutra.gitops import gatekeeper, render, tier_alerts, validate
 from sutra.gitops.paths import TIERS, crd_schema_dir, policy_dir, repo_root
 from sutra.gitops.policy import PolicySet, Violation
 from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
@@ -102,9 +102,10 @@ def check(
     root: Path | None = None,
 ) -> list[Report]:
     """Run the gate: a report per tier plus one for argocd/ (schemas only; the Rego policies
-    judge tiers) and, when the checkout has one, for gatekeeper/ (schemas, and up to date with
-    policies/). Raises RenderError, UnknownTier, ValidationSetupError, PolicyError or
-    GatekeeperError when the gate itself cannot run."""
+    judge tiers) and, when policies/ has admission rules or the checkout has a gatekeeper/, one
+    for gatekeeper/ (schemas, and up to date with policies/; missing is a violation). Raises
+    RenderError, UnknownTier, ValidationSetupError, PolicyError or GatekeeperError when the
+    gate itself cannot run."""
     for tier in tiers:
         render.check_tier(tier)
     root = root or repo_root()
@@ -112,14 +113,16 @@ def check(
     schema_dir = crd_schema_dir(root)
     # kustomize runs are independent processes: render them side by side.
     admission = root / GATEKEEPER
+    enforced = admission.is_dir() or _has_admission_rules(root)
     with ThreadPoolExecutor(max_workers=len(tiers) + 2) as pool:
         rendered = {tier: pool.submit(render.render_tier, tier, root) for tier in tiers}
         argocd = pool.submit(render.render_argocd, root)
         admitted = pool.submit(render.kustomize, admission) if admission.is_dir() else None
         reports = [Report(tier, rendered[tier].result()) for tier in tiers]
         reports.append(Report(ARGOCD, argocd.result()))
-        if admitted is not None:
-            reports.append(Report(GATEKEEPER, render.parse(admitted.result())))
+        if enforced:
+            objects = render.parse(admitted.result()) if admitted is not None else []
+            reports.append(Report(GATEKEEPER, objects))
     policies = PolicySet(policy_dir(root))
     for report in reports:
         report.violations = validate.validate_objects(
@@ -129,16 +132,27 @@ def check(
             report.violations.extend(_not_generated(root))
         elif report.target != ARGOCD:
             report.violations.extend(policies.evaluate(report.objects, report.target))
+            report.violations.extend(tier_alerts.violations(root, report.target))
     return reports
 
 
+def _has_admission_rules(root: Path) -> bool:
+    """Whether some rule has an admission twin, so gatekeeper/ must exist (and be current)."""
+    return any(policy_dir(root).glob(f"*/{gatekeeper.ADMISSION_FILE}"))
+
+
 def _not_generated(root: Path) -> list[Violation]:
-    """Every file of gatekeeper/ that `sutra gatekeeper generate` would write differently."""
+    """Every file of gatekeeper/ that `sutra gatekeeper generate` would write differently;
+    the folder itself when it is missing."""
+    if (root / GATEKEEPER).is_dir():
+        problems = gatekeeper.stale(root)
+    else:
+        problems = [(f"{GATEKEEPER}/", "is missing")]
     return [
         Violation(
             GATEKEEPER, "File", path, f"{problem}: run `sutra gatekeeper generate`", "generated"
         )
-        for path, problem in gatekeeper.stale(root)
+        for path, problem in problems
     ]
 
 

@@ -94,6 +94,24 @@ def render_tier(tier: str, root: Path | None = None) -> list[dict[str, Any]]:
     return parse(render_text(tier, root))
 
 
+ARGOCD_DIR = "argocd"
+# Applied once by hand: the root Application and its project (a kustomization of its own) ...
+ARGOCD_BOOTSTRAP_DIR = "argocd/bootstrap"
+# ... and the argocd-cm entries to merge into Argo CD's settings, which no kustomization lists.
+ARGOCD_CM_PATCH = "argocd/bootstrap/argocd-cm-health.yaml"
+
+
 def render_argocd(root: Path | None = None) -> list[dict[str, Any]]:
-    """The Argo CD objects (AppProject, ApplicationSet) that deploy the tiers."""
-    return parse(kustomize((root or repo_root()) / "argocd"))
+    """The Argo CD objects that deploy the tiers: what the root Application syncs (argocd/),
+    then the root itself and its project (argocd/bootstrap/), then the argocd-cm patch."""
+    root = root or repo_root()
+    objects = parse(kustomize(root / ARGOCD_DIR)) + parse(kustomize(root / ARGOCD_BOOTSTRAP_DIR))
+    patch = root / ARGOCD_CM_PATCH
+    try:
+        text = patch.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RenderError(f"{ARGOCD_CM_PATCH}: {exc.strerror or exc}") from None
+    try:
+        return objects + parse(text)
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{ARGOCD_CM_PATCH}: {_one_line(str(exc))}") from None

@@ -174,6 +174,8 @@ def channel_options() -> list[tuple[str, int]]:
         # Reconnect soon after a storage restart (the default first wait is one second).
         ("grpc.initial_reconnect_backoff_ms", 250),
         ("grpc.max_reconnect_backoff_ms", 5_000),
+        # Service-to-service calls never go through an http_proxy set in the environment.
+        ("grpc.enable_http_proxy", 0),
     ]
 
 

@@ -1,4 +1,8 @@
-"""The series names a /metrics page makes Prometheus store, from its declared metric families."""
+"""Reading a Prometheus text exposition (a /metrics page) as Prometheus would.
+
+Shared by the tests that check what the services export: the series names a page makes
+Prometheus store, and the value of one sample.
+"""
 
 from __future__ import annotations
 
