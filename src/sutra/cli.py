@@ -17,9 +17,8 @@ from sutra import __version__
 
 COMMAND_MODULES = (
     "sutra.client.commands",
-    "sutra.gitops.alerts_commands",
     "sutra.gitops.commands",
-    "sutra.gitops.gatekeeper_commands",
+    "sutra.gitops.generate_commands",
     "sutra.gitops.release_commands",
     "sutra.stack.commands",
     "sutra.storage.commands",
