@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -112,3 +113,18 @@ def tier_objects() -> Iterator[dict[str, list[dict[str, Any]]]]:
 def tier_table() -> dict[str, Any]:
     """policies/data/tiers.yaml, the table every tier is checked against."""
     return yaml.safe_load((REPO_ROOT / "policies" / "data" / "tiers.yaml").read_text())
+
+
+@pytest.fixture
+def gitops_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the GitOps folders for a test to break; SUTRA_REPO_ROOT points the CLI at it
+    and the CRD schemas are found as the gate finds them."""
+    from sutra.gitops.git import GITOPS_PATHS
+    from sutra.gitops.paths import crd_schema_dir
+
+    root = tmp_path / "repo"
+    for name in GITOPS_PATHS:
+        shutil.copytree(REPO_ROOT / name, root / name)
+    monkeypatch.setenv("SUTRA_REPO_ROOT", str(root))
+    monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(REPO_ROOT)))
+    return root

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,6 @@ from typing import Any
 import pytest
 import regorus
 
-from sutra.gitops.git import GITOPS_PATHS
-from sutra.gitops.paths import crd_schema_dir
 from sutra.gitops.policy import PolicySet
 from sutra.gitops.render import kustomize, parse
 
@@ -134,11 +131,6 @@ def rendered_tiers(
 
 
 @pytest.fixture
-def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the GitOps folders to break; SUTRA_REPO_ROOT points the CLI at it."""
-    root = tmp_path / "repo"
-    for name in GITOPS_PATHS:
-        shutil.copytree(REPO_ROOT / name, root / name)
-    monkeypatch.setenv("SUTRA_REPO_ROOT", str(root))
-    monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(REPO_ROOT)))
-    return root
+def checkout(gitops_checkout: Path) -> Path:
+    """A copy of the GitOps folders to break (tests/conftest.py)."""
+    return gitops_checkout

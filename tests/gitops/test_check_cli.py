@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sutra.gitops.git import GITOPS_PATHS
 from sutra.gitops.paths import crd_schema_dir
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -27,11 +26,8 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    for name in GITOPS_PATHS:
-        shutil.copytree(CHECKOUT / name, root / name)
-    return root
+def repo(gitops_checkout: Path) -> Path:
+    return gitops_checkout
 
 
 @pytest.fixture

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from sutra.gitops import check, render, validate
-from sutra.gitops.git import GITOPS_PATHS
-from sutra.gitops.paths import crd_schema_dir
 from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "repo"
-    for name in GITOPS_PATHS:
-        shutil.copytree(CHECKOUT / name, root / name)
-    monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(CHECKOUT)))
-    return root
+def repo(gitops_checkout: Path) -> Path:
+    return gitops_checkout
 
 
 def test_a_broken_kustomization_raises_kustomizes_error_on_one_line(repo: Path) -> None:

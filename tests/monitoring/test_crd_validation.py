@@ -7,7 +7,6 @@ The schemas are the catalog's (SUTRA_CRD_SCHEMA_DIR); the catalog leaves the top
 from __future__ import annotations
 
 import copy
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 
 from sutra.gitops import check
-from sutra.gitops.git import GITOPS_PATHS
 from sutra.gitops.paths import crd_schema_dir
 from sutra.gitops.validate import DEFAULT_KUBE_VERSIONS, validate_objects
 
@@ -108,14 +106,9 @@ def test_a_rule_group_without_a_name_fails(tiers) -> None:
     assert any("'name' is a required property" in e for e in _errors(rule))
 
 
-def test_the_gate_rejects_a_broken_service_monitor(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_gate_rejects_a_broken_service_monitor(gitops_checkout: Path) -> None:
     """End to end: `sutra check` on a copy of the repository with one misspelt key."""
-    root = tmp_path / "repo"
-    for name in GITOPS_PATHS:
-        shutil.copytree(REPO_ROOT / name, root / name)
-    monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(REPO_ROOT)))
+    root = gitops_checkout
     monitors = root / "base" / "monitoring" / "servicemonitors.yaml"
     text = monitors.read_text()
     assert text.count("      interval: 15s\n") == 1

@@ -3,7 +3,6 @@ missing file fails `sutra alerts generate --check` and `sutra check`, naming the
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,7 @@ import yaml
 
 from sutra import cli
 from sutra.gitops import check, tier_alerts
-from sutra.gitops.git import GITOPS_PATHS
-from sutra.gitops.paths import TIERS, crd_schema_dir
+from sutra.gitops.paths import TIERS
 
 from .conftest import REPO_ROOT
 
@@ -26,14 +24,9 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture
-def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the GitOps folders to break; SUTRA_REPO_ROOT points the CLI at it."""
-    root = tmp_path / "repo"
-    for name in GITOPS_PATHS:
-        shutil.copytree(REPO_ROOT / name, root / name)
-    monkeypatch.setenv("SUTRA_REPO_ROOT", str(root))
-    monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(REPO_ROOT)))
-    return root
+def checkout(gitops_checkout: Path) -> Path:
+    """A copy of the GitOps folders to break (tests/conftest.py)."""
+    return gitops_checkout
 
 
 def test_the_committed_files_are_what_the_table_generates() -> None:
