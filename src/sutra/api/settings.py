@@ -6,15 +6,12 @@ from the network; the Kubernetes manifest sets SUTRA_API_HOST=0.0.0.0.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from sutra.common.settings import ByteSize, SutraSettings, http_url
-
-_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+from sutra.common.settings import ByteSize, SutraSettings, host_port, http_url
 
 
 class ApiSettings(SutraSettings):
@@ -62,10 +59,7 @@ class ApiSettings(SutraSettings):
     @field_validator("storage_server")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        match = _HOST_PORT.match(value)
-        if not match or not 1 <= int(match.group(2)) <= 65535:
-            raise ValueError("expected host:port, e.g. storage-server:50051")
-        return value
+        return host_port(value)
 
     @field_validator("hybrid_url")
     @classmethod

@@ -48,6 +48,17 @@ def parse_size(value: object) -> object:
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 
 
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+
+def host_port(value: str, example: str = "storage-server:50051") -> str:
+    """A gRPC target `host:port` (IPv6 in brackets) with a port in 1-65535."""
+    match = _HOST_PORT.match(value)
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError(f"expected host:port, e.g. {example}")
+    return value
+
+
 def http_url(value: str, example: str) -> str:
     """An http(s) URL with a host, without its trailing slash (paths are appended to it)."""
     parts = urlsplit(value)

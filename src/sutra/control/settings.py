@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from sutra.common.settings import SutraSettings, http_url
+from sutra.common.settings import SutraSettings, host_port, http_url
 
 LOOPBACK = "127.0.0.1"
 MIN_TOKEN_LENGTH = 16
@@ -28,7 +28,7 @@ class ControlSettings(SutraSettings):
     control_history_seconds: float = Field(900.0, ge=10, le=86_400, description="chart window")
     control_timeout: float = Field(1.0, gt=0, le=30, description="deadline of each reading")
 
-    storage_server: str = Field("127.0.0.1:50051", min_length=3, description="storage gRPC")
+    storage_server: str = Field("127.0.0.1:50051", description="storage gRPC host:port")
     storage_metrics_url: str = Field(
         "http://127.0.0.1:9091/metrics", description="storage server's Prometheus endpoint"
     )
@@ -48,6 +48,11 @@ class ControlSettings(SutraSettings):
             if len(value) < MIN_TOKEN_LENGTH:
                 raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters")
         return value
+
+    @field_validator("storage_server")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        return host_port(value)
 
     @field_validator("storage_metrics_url")
     @classmethod

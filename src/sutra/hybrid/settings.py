@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from sutra.common.settings import SutraSettings
+from sutra.common.settings import SutraSettings, host_port
 
 
 class HybridSettings(SutraSettings):
     hybrid_host: str = Field("127.0.0.1", min_length=1, description="HTTP listen address")
     hybrid_port: int = Field(8001, ge=1, le=65535)
-    storage_server: str = Field("127.0.0.1:50051", min_length=3, description="host:port")
+    storage_server: str = Field("127.0.0.1:50051", description="storage gRPC host:port")
     vector_dimension: int = Field(384, ge=1, le=16384, description="same as the storage's")
     embedder: Literal["hashing", "semantic"] = "hashing"
     redis_url: str | None = Field(None, description="unused here: the cache is in process")
@@ -28,3 +28,8 @@ class HybridSettings(SutraSettings):
     hybrid_embed_cache_size: int = Field(10_000, ge=0, description="cached embeddings (LRU)")
     hybrid_workers: int = Field(16, ge=1, le=256, description="threads for storage work")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("storage_server")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        return host_port(value)
