@@ -117,14 +117,13 @@ def tier_table() -> dict[str, Any]:
 
 @pytest.fixture
 def gitops_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the GitOps folders for a test to break; SUTRA_REPO_ROOT points the CLI at it
-    and the CRD schemas are found as the gate finds them."""
+    """A copy of the GitOps folders for a test to break; SUTRA_REPO_ROOT points the CLI at it,
+    which finds the CRD schemas vendored in the copy as it does in a checkout."""
     from sutra.gitops.git import GITOPS_PATHS
-    from sutra.gitops.paths import crd_schema_dir
 
     root = tmp_path / "repo"
     for name in GITOPS_PATHS:
         shutil.copytree(REPO_ROOT / name, root / name)
     monkeypatch.setenv("SUTRA_REPO_ROOT", str(root))
-    monkeypatch.setenv("SUTRA_CRD_SCHEMA_DIR", str(crd_schema_dir(REPO_ROOT)))
+    monkeypatch.delenv("SUTRA_CRD_SCHEMA_DIR", raising=False)
     return root

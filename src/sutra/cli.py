@@ -18,6 +18,7 @@ from sutra import __version__
 COMMAND_MODULES = (
     "sutra.client.commands",
     "sutra.gitops.commands",
+    "sutra.gitops.crd_schemas",
     "sutra.gitops.generate_commands",
     "sutra.gitops.release_commands",
     "sutra.stack.commands",

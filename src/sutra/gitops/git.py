@@ -9,7 +9,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 # Every folder the gate reads: what a promotion must find committed, what a test copies.
-GITOPS_PATHS = ("base", "components", "overlays", "argocd", "policies", "gatekeeper")
+GITOPS_PATHS = (
+    "base",
+    "components",
+    "overlays",
+    "argocd",
+    "policies",
+    "gatekeeper",
+    "schemas",
+)
 
 
 class GitError(RuntimeError):

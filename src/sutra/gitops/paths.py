@@ -50,8 +50,9 @@ def overlay_dir(tier: str, root: Path | None = None) -> Path:
 def crd_schema_dir(root: Path | None = None) -> Path:
     """CRD JSON schemas (kubeconform layout `<group>/<kind>_<version>.json`).
 
-    Located by `SUTRA_CRD_SCHEMA_DIR`; without it, `../shared/crd-schemas` beside the checkout.
+    The ones vendored in the checkout (`schemas/crds/`, see its README), unless
+    `SUTRA_CRD_SCHEMA_DIR` names another folder of the same layout.
     """
     if env := os.environ.get(CRD_SCHEMA_ENV):
         return Path(env)
-    return (root or repo_root()).parent / "shared" / "crd-schemas"
+    return (root or repo_root()) / "schemas" / "crds"
