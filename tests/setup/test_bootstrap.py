@@ -62,10 +62,10 @@ def test_without_root_or_sudo_it_stops_with_the_command_to_run(bare_path: Path) 
     done = bootstrap("test", env={"PATH": str(bare_path)}, user="65534")
     assert done.returncode == 2
     assert done.stdout == ""
-    # /usr/sbin/nginx is looked for by its path, so only the two commands count as missing.
+    # /usr/sbin/nginx is looked for by its path, so only the other commands count as missing.
     assert done.stderr == (
-        "bootstrap: missing redis-server chromium: run 'sudo apt-get update && "
-        "sudo apt-get install -y --no-install-recommends redis-server chromium'\n"
+        "bootstrap: missing redis-server chromium prometheus: run 'sudo apt-get update && "
+        "sudo apt-get install -y --no-install-recommends redis-server chromium prometheus'\n"
     )
 
 
