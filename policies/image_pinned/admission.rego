@@ -7,24 +7,30 @@ import data.sutra.lib.manifest
 # The kinds the checks look at: the Gatekeeper constraint matches exactly these.
 kinds := manifest.workload_kinds
 
+# `name[:tag]@sha256:<64 hex>`: the digest is the pin, the tag only a label for readers.
+digest_pattern := `@sha256:[0-9a-f]{64}$`
+
+# The name and tag, without the digest.
+named(image) := split(image, "@")[0]
+
 # The part after the registry host (which may carry a :port).
 last_segment(image) := parts[count(parts) - 1] if {
-	parts := split(image, "/")
+	parts := split(named(image), "/")
 }
 
 tag(image) := t if {
-	not contains(image, "@")
 	parts := split(last_segment(image), ":")
 	count(parts) == 2
 	t := parts[1]
 }
 
-pinned(image) if regex.match(`@sha256:[0-9a-f]{64}$`, image)
+problem(image) := "is not pinned by digest: set images[].digest (sha256 of the pushed manifest) beside newTag in the overlay" if {
+	not regex.match(digest_pattern, image)
+}
 
-pinned(image) if {
-	t := tag(image)
-	t != ""
-	t != "latest"
+problem(image) := "is labelled latest, which tells a reader nothing: keep the release tag beside the digest" if {
+	regex.match(digest_pattern, image)
+	tag(image) == "latest"
 }
 
 # What is wrong with object o, one message per problem (empty when compliant).
@@ -32,9 +38,8 @@ messages(o, _) := {msg |
 	o.kind in kinds
 	some entry in manifest.all_containers(o)
 	image := object.get(entry.container, "image", "")
-	not pinned(image)
 	msg := sprintf(
-		"container %s of %s uses image %q without a pinned version: set a release tag (not latest) or an @sha256 digest, e.g. with images: in the overlay",
-		[entry.container.name, manifest.describe(o), image],
+		"container %s of %s uses image %q, which %s",
+		[entry.container.name, manifest.describe(o), image, problem(image)],
 	)
 }

@@ -1,5 +1,7 @@
-# Every container image names a version: a tag other than `latest`, or a digest. Promotion is
-# copying pinned tags between overlays; a floating tag makes a tier run whatever was pushed last.
+# Every container image, init containers too, is pinned by digest (`name:tag@sha256:...`). A
+# tag can be pushed again and a node's cached copy may differ from the registry's; a digest
+# names exactly the bytes that were built, tested in low and promoted. The tag stays beside it
+# for readers and must not be `latest`.
 #
 # The checks on one object are in admission.rego, which Gatekeeper also enforces in the cluster.
 package sutra.image_pinned

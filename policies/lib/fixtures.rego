@@ -28,9 +28,12 @@ http_probe(path, port) := {"httpGet": {"path": path, "port": port}}
 
 grpc_probe(port) := {"grpc": {"port": port}}
 
+# One digest for every fixture image: the rules only read its form.
+digest := "sha256:29e899af365a50ef5fb390783fca214b335c9845354a045db1e37c02e027f261"
+
 container(n, port) := {
 	"name": n,
-	"image": sprintf("ghcr.io/sutra-ai/%s:0.1.0", [n]),
+	"image": sprintf("ghcr.io/sutra-ai/%s:0.1.0@%s", [n, digest]),
 	"ports": [{"name": "main", "containerPort": port}],
 	"resources": {
 		"requests": {"cpu": "250m", "memory": "256Mi"},

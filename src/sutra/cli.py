@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "sutra.gitops.crd_schemas",
     "sutra.gitops.generate_commands",
     "sutra.gitops.release_commands",
+    "sutra.gitops.scan",
     "sutra.stack.commands",
     "sutra.storage.commands",
 )

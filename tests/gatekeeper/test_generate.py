@@ -52,7 +52,7 @@ def test_table_values_become_typed_required_parameters() -> None:
 
 def test_a_rule_change_makes_the_files_stale_until_regenerated(checkout: Path, capsys) -> None:
     assert cli.main(["gatekeeper", "generate", "--check"]) == 0
-    edit(checkout / "policies" / "image_pinned" / "admission.rego", '!= "latest"', '!= "edge"')
+    edit(checkout / "policies" / "image_pinned" / "admission.rego", '== "latest"', '== "edge"')
     (checkout / "gatekeeper" / "templates" / "leftover.yaml").write_text("kind: Nothing\n")
     capsys.readouterr()
     assert cli.main(["gatekeeper", "generate", "--check"]) == 1
@@ -67,7 +67,7 @@ def test_a_rule_change_makes_the_files_stale_until_regenerated(checkout: Path, c
         "removed gatekeeper/templates/leftover.yaml",
         "wrote gatekeeper/templates/image-pinned.yaml",
     ]
-    assert '!= "edge"' in (checkout / "gatekeeper" / "templates" / "image-pinned.yaml").read_text()
+    assert '== "edge"' in (checkout / "gatekeeper" / "templates" / "image-pinned.yaml").read_text()
     assert gatekeeper.stale(checkout) == []
 
 

@@ -18,6 +18,8 @@ import yaml
 
 from sutra.gitops.paths import crd_schema_dir
 
+from .conftest import TOKEN_FILE_ENV, TOKEN_SECRET_ENV, drop_digest, edit
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 SUTRA = str(Path(sys.executable).parent / "sutra")
 CRD_SCHEMAS = str(crd_schema_dir(CHECKOUT))
@@ -42,12 +44,6 @@ def sutra(repo: Path, tmp_path: Path) -> Run:
         )
 
     return run
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert text.count(old) == 1, f"{old!r} is not exactly once in {path}"
-    path.write_text(text.replace(old, new))
 
 
 def test_the_clean_tree_passes(sutra: Run) -> None:
@@ -115,6 +111,13 @@ MUTATIONS = {
         "low Deployment/sutra-hybrid",
         "pdb_required",
     ),
+    "a secret in an env value": (
+        "base/sutra-control/deployment.yaml",
+        TOKEN_FILE_ENV,
+        TOKEN_SECRET_ENV,
+        "medium Deployment/sutra-control",
+        "secrets_as_files",
+    ),
 }
 
 
@@ -131,6 +134,15 @@ def test_each_mistake_fails_the_gate_and_names_its_rule(
         done.stdout
     )
     assert " violation" in done.stdout.splitlines()[-1]
+
+
+def test_a_tag_without_its_digest_fails_the_gate(sutra: Run, repo: Path) -> None:
+    drop_digest(repo, "high", "sutra-client")
+    done = sutra("check", "--quiet", "high")
+    assert done.returncode == 1, done.stdout + done.stderr
+    (violation,) = [line for line in done.stdout.splitlines() if line.endswith("]")]
+    assert violation.startswith("high Deployment/sutra-client: container sutra-client ")
+    assert "is not pinned by digest" in violation and violation.endswith("[image_pinned]")
 
 
 def test_a_schema_error_is_reported_as_a_violation(sutra: Run, repo: Path) -> None:

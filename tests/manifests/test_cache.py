@@ -73,7 +73,7 @@ def test_the_cache_keeps_nothing_and_fits_its_memory_limit(rendered) -> None:
     limit = parse_quantity(container["resources"]["limits"]["memory"])
     assert parse_quantity(container["resources"]["requests"]["memory"]) == limit
     assert limit / 2 <= maxmemory <= limit * 4 / 5
-    repository, _, tag = container["image"].rpartition(":")
+    repository, _, tag = container["image"].partition("@")[0].rpartition(":")
     assert repository == "redis" and tag.endswith("-alpine") and tag[0].isdigit()
     assert container["readinessProbe"]["exec"]["command"][-1] == "ping"
     assert container["livenessProbe"]["tcpSocket"]["port"] == "redis"

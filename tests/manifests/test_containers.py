@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sutra.gitops.images import DIGEST
 from sutra.gitops.quantities import parse_quantity
 
 LONG_RUNNING = ("Deployment", "StatefulSet")
@@ -12,6 +15,14 @@ REQUIRED_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/component",
 def _containers(rendered):
     for owner, template in rendered.pod_templates():
         for container in template["spec"]["containers"]:
+            yield owner, template, container
+
+
+def _all_containers(rendered):
+    """Init containers too: they pull images and read settings like the others."""
+    for owner, template in rendered.pod_templates():
+        spec = template["spec"]
+        for container in spec.get("initContainers", []) + spec["containers"]:
             yield owner, template, container
 
 
@@ -87,15 +98,24 @@ def test_pods_and_their_owners_carry_the_standard_labels(rendered) -> None:
 UPSTREAM_IMAGES = {"sutra-redis": "redis"}
 
 
-def test_images_come_from_the_project_registry_with_a_pinned_tag(rendered) -> None:
-    for owner, _, container in _containers(rendered):
+def test_images_come_from_the_project_registry_pinned_by_tag_and_digest(rendered) -> None:
+    for owner, _, container in _all_containers(rendered):
         image = container["image"]
-        repository, _, tag = image.partition("@")[0].rpartition(":")
+        named, _, digest = image.partition("@")
+        repository, _, tag = named.rpartition(":")
         expected = owner["metadata"]["name"]
         if expected == "storage-snapshot":
             expected = "storage-server"  # the snapshot job runs the server's image
         assert repository == UPSTREAM_IMAGES.get(expected, f"ghcr.io/sutra-ai/{expected}"), image
-        assert "@sha256:" in image or (tag and tag != "latest"), image
+        assert DIGEST.match(digest) and tag and tag != "latest", image
+
+
+def test_no_container_takes_a_secret_through_its_environment(rendered) -> None:
+    for owner, _, container in _all_containers(rendered):
+        where = f"{owner['metadata']['name']}/{container['name']}"
+        for env in container.get("env", []):
+            assert "secretKeyRef" not in env.get("valueFrom", {}), f"{where}: {env['name']}"
+        assert not any("secretRef" in source for source in container.get("envFrom", [])), where
 
 
 def test_workloads_use_their_own_service_account_without_a_token(rendered) -> None:
@@ -120,12 +140,20 @@ def test_services_find_config_through_the_conventional_env(rendered) -> None:
     assert env("sutra-hybrid")["SUTRA_VECTOR_DIMENSION"]["value"] == "384"
 
 
-def test_the_admin_token_is_a_secret_reference_not_a_literal(rendered) -> None:
-    token = [e for c in rendered.get("Deployment", "sutra-control")["spec"]["template"]["spec"][
-        "containers"] for e in c["env"] if "TOKEN" in e["name"]]  # fmt: skip
-    assert token and all("value" not in e for e in token)
-    assert token[0]["valueFrom"]["secretKeyRef"] == {
-        "name": "sutra-control-token", "key": "token", "optional": False}  # fmt: skip
+def test_the_admin_token_is_a_file_of_the_mounted_secret(rendered) -> None:
+    pod = rendered.get("Deployment", "sutra-control")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert "SUTRA_CONTROL_TOKEN" not in env
+    path = Path(env["SUTRA_CONTROL_TOKEN_FILE"]["value"])
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(path.parent)]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == "sutra-control-token"
+    assert volume["secret"]["optional"] is False  # no Secret, no pod: the intended failure
+    assert volume["secret"]["items"] == [{"key": "token", "path": path.name}]
+    assert volume["secret"]["defaultMode"] == 0o440  # group = fsGroup: readable by uid 10001
+    assert pod["securityContext"]["fsGroup"] == container["securityContext"]["runAsGroup"]
     assert rendered.of_kind("Secret") == []
     # No ConfigMap beside the pods that could carry it (the adapter rules live in monitoring).
     assert [

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from sutra.gitops.images import DIGEST
+
 
 def _row(tier_table: dict, tier: str) -> dict:
     return tier_table["tiers"][tier]["workloads"]
@@ -120,7 +122,7 @@ def test_instance_label_names_the_tier_but_no_selector_does(rendered) -> None:
         assert "app.kubernetes.io/instance" not in match, obj["metadata"]["name"]
 
 
-def test_overlays_pin_every_image_to_one_immutable_tag(
+def test_overlays_pin_every_image_by_digest_with_its_tag(
     rendered, repo: Path, workload_names: tuple[str, ...]
 ) -> None:
     overlay = yaml.safe_load((repo / "overlays" / rendered.tier / "kustomization.yaml").read_text())
@@ -130,5 +132,5 @@ def test_overlays_pin_every_image_to_one_immutable_tag(
         {"redis"} if cached else set()
     )
     for pin in pins.values():
-        assert pin.get("newTag") or pin.get("digest")
-        assert pin.get("newTag") != "latest"
+        assert DIGEST.match(pin.get("digest", "")), pin  # what runs
+        assert pin.get("newTag") and pin["newTag"] != "latest", pin  # what readers see

@@ -31,6 +31,7 @@ REQUIRED_RULES = {
     "required_labels",
     "tier_workloads",
     "namespace_scope",
+    "secrets_as_files",
 }
 
 

@@ -5,7 +5,9 @@ Release commands commit and create worktrees, so they run on a copy, never on th
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,14 +49,24 @@ class GitopsRepo:
         assert old in text, f"{old!r} not in {relative}"
         target.write_text(text.replace(old, new, 1))
 
-    def set_tag(self, tier: str, image: str, old: str, new: str) -> None:
-        """Edit one pin by hand, as a release engineer would, and commit it."""
-        self.edit(
-            f"overlays/{tier}/kustomization.yaml",
-            f'name: ghcr.io/sutra-ai/{image}\n    newTag: "{old}"',
-            f'name: ghcr.io/sutra-ai/{image}\n    newTag: "{new}"',
+    def set_pin(self, tier: str, image: str, tag: str, digest: str | None) -> None:
+        """Edit one pin's tag and digest lines by hand, as a release engineer would (no
+        digest: drop its line), and commit it."""
+        path = self.path / "overlays" / tier / "kustomization.yaml"
+        pin = re.compile(
+            rf'(- name: ghcr\.io/sutra-ai/{re.escape(image)}\n\s+newTag: )"[^"]*"\n'
+            r'(\s+digest: )"[^"]*"\n'
         )
-        self.git("commit", "--quiet", "-am", f"{tier}: {image} {new}")
+        new = rf'\g<1>"{tag}"\n' + (rf'\g<2>"{digest}"\n' if digest else "")
+        text, count = pin.subn(new, path.read_text())
+        assert count == 1, f"no tag and digest of {image} in {path}"
+        path.write_text(text)
+        self.git("commit", "--quiet", "-am", f"{tier}: {image} {tag}")
+
+
+def digest_of(build: str) -> str:
+    """A digest as a registry returns it, one per (made-up) build."""
+    return "sha256:" + hashlib.sha256(build.encode()).hexdigest()
 
 
 @pytest.fixture

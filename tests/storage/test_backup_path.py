@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sutra.gitops.images import read_pins
 from sutra.gitops.paths import TIERS, crd_schema_dir
 from sutra.gitops.policy import PolicySet
 from sutra.gitops.validate import DEFAULT_KUBE_VERSIONS, validate_objects
@@ -178,9 +179,8 @@ def test_the_restore_job_brings_back_every_concept_and_edge(
 
 
 def test_the_restore_job_is_a_valid_restricted_pod() -> None:
-    job = yaml.safe_load(
-        RESTORE_JOB.read_text().replace("STORAGE_IMAGE", "ghcr.io/sutra-ai/storage-server:0.1.0")
-    )
+    image = read_pins(REPO / "overlays" / "low")["ghcr.io/sutra-ai/storage-server"].reference
+    job = yaml.safe_load(RESTORE_JOB.read_text().replace("STORAGE_IMAGE", image))
     found = validate_objects([job], "restore", DEFAULT_KUBE_VERSIONS, crd_schema_dir(REPO))
     assert [str(v) for v in found] == []
     violations = PolicySet(REPO / "policies").evaluate([job], "low")

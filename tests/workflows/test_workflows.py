@@ -1,15 +1,19 @@
-"""Lint of the GitHub workflows: they parse, every action is pinned, no secret reaches a shell."""
+"""Lint of the GitHub workflows: they parse, every action is pinned, no secret reaches a shell,
+zizmor finds nothing, and the gate and the image build do what the release process says."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-WORKFLOWS = sorted((Path(__file__).resolve().parents[2] / ".github" / "workflows").glob("*.yml"))
+CHECKOUT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((CHECKOUT / ".github" / "workflows").glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 SECRET_IN_SHELL = re.compile(r"\$\{\{\s*secrets\.")
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -101,3 +105,68 @@ def test_the_lint_can_fail(tmp_path: Path):
         test_no_secret_or_untrusted_expression_is_interpolated_into_a_shell(path)
     with pytest.raises(AssertionError, match="permissions"):
         test_permissions_are_declared(path)
+
+
+# zizmor, the GitHub Actions auditor, pinned in tools/requirements.txt (`scripts/bootstrap test`).
+WORKFLOW_DIR = WORKFLOWS[0].parent
+
+
+def zizmor(target: Path) -> list[dict[str, Any]]:
+    """zizmor's findings on a workflow file or folder, offline (no GitHub API calls), with the
+    default persona and the ignore comments it documents."""
+    from sutra.gitops.tools import find_tool
+
+    command = [find_tool("zizmor", CHECKOUT), "--offline", "--format", "json", str(target)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.strip(), f"zizmor printed no report: {done.stderr.strip()[-500:]}"
+    return json.loads(done.stdout)
+
+
+def describe(finding: dict[str, Any]) -> str:
+    where = finding["locations"][0]
+    local = where["symbolic"]["key"]["Local"]
+    path = local.get("given_path") or local.get("verbatim_path")
+    line = where["concrete"]["location"]["start_point"]["row"] + 1
+    return f"{path}:{line}: {finding['ident']}: {finding['desc']} ({finding['url']})"
+
+
+def test_zizmor_finds_nothing_in_the_workflows() -> None:
+    findings = zizmor(WORKFLOW_DIR)
+    assert not findings, "\n".join(describe(f) for f in findings)
+
+
+def test_zizmor_rejects_the_mistakes_it_exists_for(tmp_path: Path) -> None:
+    """A checkout that keeps its credentials, and a pull-request title expanded into a shell."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: pull_request\n"
+        "permissions: {}\n"
+        "jobs:\n"
+        "  x:\n"
+        "    runs-on: ubuntu-24.04\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
+    )
+    assert {f["ident"] for f in zizmor(bad)} >= {"artipacked", "template-injection"}
+
+
+def test_the_gate_runs_as_a_laptop_does() -> None:
+    """bootstrap, make test, make check; the CRD schemas come from the checkout itself."""
+    gate = load(WORKFLOW_DIR / "pr-gate.yml")["jobs"]["gate"]
+    scripts = [step["run"].strip() for step in gate["steps"] if "run" in step]
+    assert scripts == ["scripts/bootstrap test", "make test", "make check"]
+    for path in WORKFLOWS:
+        text = path.read_text()
+        assert "SUTRA_CRD_SCHEMA_DIR" not in text, path.name
+        for step in steps(load(path)):
+            assert "repository" not in step.get("with", {}), f"{path.name} checks out another repo"
+
+
+def test_the_image_workflow_pins_the_digest_it_pushed() -> None:
+    jobs = load(WORKFLOW_DIR / "images.yml")["jobs"]
+    (push,) = [s for s in jobs["build"]["steps"] if "build-push-action" in s.get("uses", "")]
+    (record,) = [s for s in jobs["build"]["steps"] if "DIGEST" in s.get("env", {})]
+    assert record["env"]["DIGEST"] == "${{ steps." + push["id"] + ".outputs.digest }}"
+    pin = next(s["run"] for s in jobs["pin-low"]["steps"] if "sutra pin low" in s.get("run", ""))
+    assert '"$service=$TAG@$digest"' in pin

@@ -2,17 +2,25 @@
 
 A bad value must stop a service at once with one line that names the variable, not a
 traceback or a half-configured process; `load_settings` does that (exit code 2).
+
+Any setting may instead be read from a file: `SUTRA_X_FILE=/path` gives `SUTRA_X` the file's
+content, less one trailing newline. Kubernetes mounts Secrets as files, and a value there is
+neither in the pod spec nor in the process environment that `/proc/PID/environ`, a crash
+report or a child process would show.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, SecretBytes, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "SUTRA_"
 
@@ -67,16 +75,70 @@ def http_url(value: str, example: str) -> str:
     return value.rstrip("/")
 
 
+FILE_SUFFIX = "_FILE"
+
+
+class SettingFileError(ValueError):
+    """A `SUTRA_X_FILE` setting names a file that cannot give the value; one line."""
+
+
+def read_setting_file(variable: str, path: str) -> str:
+    """The value in `path` without its trailing newline (`echo token > file` writes one)."""
+    if not path:
+        raise SettingFileError(f"{variable} is empty: name the file that holds the value")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingFileError(f"{variable}: cannot read {path}: {reason}") from None
+    value = text.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise SettingFileError(f"{variable}: {path} is empty")
+    return value
+
+
+class SettingFiles(PydanticBaseSettingsSource):
+    """The values of the `SUTRA_X_FILE` variables, read from their files."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # every value comes from __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field in self.settings_cls.model_fields:
+            direct = env_name(self.settings_cls, field)
+            path = os.environ.get(direct + FILE_SUFFIX)
+            if path is None:
+                continue
+            if direct in os.environ:
+                raise SettingFileError(f"set {direct} or {direct}{FILE_SUFFIX}, not both")
+            values[field] = read_setting_file(direct + FILE_SUFFIX, path)
+        return values
+
+
 class SutraSettings(BaseSettings):
-    """Base of every service's settings: `SUTRA_` prefix, unknown variables ignored."""
+    """Base of every service's settings: `SUTRA_` prefix, unknown variables ignored, any
+    setting readable from the file that `SUTRA_X_FILE` names."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = SettingFiles(settings_cls)
+        return init_settings, files, env_settings, dotenv_settings, file_secret_settings
 
 
 S = TypeVar("S", bound=SutraSettings)
 
 
-def env_name(settings_cls: type[SutraSettings], field: str) -> str:
+def env_name(settings_cls: type[BaseSettings], field: str) -> str:
     prefix = settings_cls.model_config.get("env_prefix", ENV_PREFIX) or ""
     return f"{prefix}{field}".upper()
 
@@ -113,9 +175,12 @@ def describe_error(settings_cls: type[SutraSettings], exc: ValidationError) -> s
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
     value = error.get("input")
+    variable = env_name(settings_cls, field)
+    if file := os.environ.get(variable + FILE_SUFFIX):  # a file holds secrets: never echoed
+        return f"invalid setting {variable}{FILE_SUFFIX}: {message} (in {file})"
     hidden = is_secret(settings_cls, field) or (isinstance(value, str) and _has_password(value))
     shown = f" (got {value!r})" if isinstance(value, str | int | float) and not hidden else ""
-    return f"invalid setting {env_name(settings_cls, field)}: {message}{shown}"
+    return f"invalid setting {variable}: {message}{shown}"
 
 
 def load_settings(settings_cls: type[S], program: str) -> S:
@@ -124,6 +189,8 @@ def load_settings(settings_cls: type[S], program: str) -> S:
         return settings_cls()
     except ValidationError as exc:
         fail(program, describe_error(settings_cls, exc))
+    except SettingFileError as exc:
+        fail(program, str(exc))
 
 
 def fail(program: str, message: str, code: int = 2) -> NoReturn:

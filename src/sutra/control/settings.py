@@ -2,7 +2,8 @@
 
 Without SUTRA_CONTROL_TOKEN the dashboard has no access control, so it then listens on
 127.0.0.1 whatever SUTRA_CONTROL_HOST says: an open admin page is tolerable on a laptop,
-never on a network.
+never on a network. In Kubernetes the token is a mounted Secret file that
+SUTRA_CONTROL_TOKEN_FILE names (sutra.common.settings reads any `_FILE` setting).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class ControlSettings(SutraSettings):
     control_host: str = Field("127.0.0.1", min_length=1, description="listen address")
     control_port: int = Field(9000, ge=1, le=65535)
     control_token: SecretStr | None = Field(
-        None, description="admin token; unset: no access control, 127.0.0.1 only"
+        None,
+        description="admin token (or SUTRA_CONTROL_TOKEN_FILE: a file holding it); "
+        "unset: no access control, 127.0.0.1 only",
     )
     control_interval: float = Field(2.0, ge=0.1, le=60, description="seconds between samples")
     control_history_seconds: float = Field(900.0, ge=10, le=86_400, description="chart window")

@@ -15,6 +15,9 @@ from typing import Any
 import yaml
 
 KUSTOMIZATION = "kustomization.yaml"
+# What kustomize writes after `@`, and what the image_pinned policy requires of every image.
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+DIGEST_FORM = "sha256: and 64 lowercase hex digits"
 _ITEM_START = re.compile(r"^(?P<indent>\s*)-\s+(?P<rest>.*)$")
 _KEY_LINE = re.compile(r"^(?P<indent>\s*)(?:-\s+)?(?P<key>[A-Za-z]+):\s*(?P<value>.*?)\s*$")
 
@@ -52,16 +55,24 @@ def kustomization_path(overlay: Path) -> Path:
     return overlay / KUSTOMIZATION
 
 
+def check_digest(digest: str, where: str) -> str:
+    """`digest` if it is a full sha256 digest; a prefix or another form is refused."""
+    if not DIGEST.match(digest):
+        raise PinError(f"{where}: {digest!r} is not an image digest ({DIGEST_FORM})")
+    return digest
+
+
 def parse_pins(document: dict[str, Any], source: str = KUSTOMIZATION) -> dict[str, Pin]:
     pins: dict[str, Pin] = {}
     for entry in document.get("images") or []:
         if not isinstance(entry, dict) or not entry.get("name"):
             raise PinError(f"{source}: every entry of images: needs a name")
+        digest = entry.get("digest")
         pins[entry["name"]] = Pin(
             name=entry["name"],
             new_name=entry.get("newName"),
             tag=None if entry.get("newTag") is None else str(entry["newTag"]),
-            digest=entry.get("digest"),
+            digest=None if digest is None else check_digest(str(digest), source),
         )
     return pins
 

@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
         "promote",
         help="copy the pinned images of one tier into the next, gate, and commit",
         description=(
-            "Copy the image pins (tags or digests) of overlay FROM into overlay TO, run the full "
+            "Copy the image pins (tags and digests) of overlay FROM into overlay TO, run the full "
             "gate (render, schemas, policies) on the result and commit it with a message listing "
             "each image old -> new. Tiers move in the order "
             f"{' -> '.join(TIERS)}; nothing but TO's image pins is edited. A failing gate "
@@ -37,19 +37,21 @@ def register(subparsers: Any) -> None:
 
     pin = subparsers.add_parser(
         "pin",
-        help="pin images of one tier to a newly built tag (used by the image workflow)",
+        help="pin images of one tier to a newly built tag and digest (used by the image workflow)",
         description=(
-            "Set the tag (and optionally the digest) of images in one overlay, editing nothing "
-            "else. Meant for the first tier after an image build; later tiers get the same pins "
+            "Set the tag and the digest of images in one overlay, editing nothing else. The "
+            "digest is what runs (the manifest the build pushed); the tag is kept for readers. "
+            "Meant for the first tier after an image build; later tiers get the same pins "
             "through `sutra promote`. Does not commit."
         ),
     )
     pin.add_argument("tier", metavar="TIER", choices=TIERS, help="overlay to edit")
     pin.add_argument(
         "images",
-        metavar="IMAGE=TAG[@DIGEST]",
+        metavar="IMAGE=TAG@DIGEST",
         nargs="+",
-        help="e.g. storage-server=sha-1a2b3c4 (short names get the ghcr.io/sutra-ai/ prefix)",
+        help="e.g. storage-server=sha-1a2b3c4@sha256:<64 hex digits> (short names get the "
+        "ghcr.io/sutra-ai/ prefix)",
     )
     pin.set_defaults(func=run_pin)
 
@@ -112,29 +114,33 @@ def run_promote(args: argparse.Namespace) -> int:
 IMAGE_PREFIX = "ghcr.io/sutra-ai/"
 
 
-def parse_pin_argument(text: str) -> tuple[str, str | None, str | None]:
-    """`name=tag`, `name=tag@sha256:...` or `name=@sha256:...` -> (image, tag, digest)."""
+def parse_pin_argument(text: str) -> tuple[str, str, str]:
+    """`name=tag@sha256:<64 hex>` -> (image, tag, digest). Both parts are required: the
+    digest is the pin every tier must carry (policy image_pinned), the tag names it for readers."""
+    from sutra.gitops.images import DIGEST_FORM, check_digest
+
     name, sep, version = text.partition("=")
-    tag, _, digest = version.partition("@")
-    if not sep or not name or not (tag or digest):
-        raise ValueError(f"{text!r} is not IMAGE=TAG[@DIGEST]")
-    if digest and not digest.startswith("sha256:"):
-        raise ValueError(f"{text!r}: a digest must start with sha256:")
+    tag, at, digest = version.partition("@")
+    if not sep or not name or not tag:
+        raise ValueError(f"{text!r} is not IMAGE=TAG@DIGEST")
     if tag == "latest":
         raise ValueError(f"{text!r}: 'latest' is not a pin")
+    if not at:
+        raise ValueError(f"{text!r} has no digest: give IMAGE=TAG@DIGEST ({DIGEST_FORM})")
+    check_digest(digest, repr(text))
     image = name if "/" in name else IMAGE_PREFIX + name
-    return image, tag or None, digest or None
+    return image, tag, digest
 
 
 def run_pin(args: argparse.Namespace) -> int:
     from sutra.gitops.images import Pin, kustomization_path, read_pins, rewrite_pins
     from sutra.gitops.paths import overlay_dir
 
+    wanted = [parse_pin_argument(text) for text in args.images]
     overlay = overlay_dir(args.tier)
     current = read_pins(overlay)
     pins: dict[str, Pin] = {}
-    for text in args.images:
-        image, tag, digest = parse_pin_argument(text)
+    for image, tag, digest in wanted:
         if image not in current:
             raise ValueError(f"overlays/{args.tier} has no image {image}")
         pins[image] = Pin(image, current[image].new_name, tag, digest)
