@@ -44,7 +44,8 @@ from sutra.storage.testing import run_server
 from sutra.storage.vectors import available_cpus
 
 NO_LIMITS = {
-    f"SUTRA_RATE_LIMIT_{group}": "0" for group in ("LEARN", "BATCH", "SEARCH", "REASON", "READ")
+    f"SUTRA_RATE_LIMIT_{group}": "0"
+    for group in ("LEARN", "BATCH", "SEARCH", "REASON", "READ", "DEFAULT")
 }
 
 BARE_APP = """

@@ -6,15 +6,23 @@ import asyncio
 import os
 import subprocess
 import sys
+import tracemalloc
 
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from sutra.api.breaker import CircuitBreaker, DependencyFailure, State
 from sutra.api.cache import MemoryCache, reason_key
 from sutra.api.hybrid_client import HybridClient, public_field
-from sutra.api.ratelimit import RateLimiter
+from sutra.api.ratelimit import (
+    DEFAULT_GROUP,
+    EXEMPT,
+    MAX_CLIENT_CHARS,
+    RateLimiter,
+    RateLimitMiddleware,
+    group_of,
+)
 from sutra.common.http import ServiceError
 
 
@@ -151,14 +159,125 @@ def test_rate_limiter_takes_the_entry_the_trusted_proxy_appended() -> None:
     assert direct.client_of(scope_from("10.0.0.9", b"203.0.113.7")) == "10.0.0.9"
 
 
-def test_rate_limiter_forgets_idle_clients_within_its_bound() -> None:
+def refused(limiter: RateLimiter, group: str, client: str) -> bool:
+    try:
+        limiter.hit(group, client)
+    except ServiceError as exc:
+        assert exc.status == 429 and exc.retry_after is not None and exc.retry_after >= 1
+        return True
+    return False
+
+
+def test_a_flood_of_new_clients_stays_within_the_cap_and_keeps_an_active_count() -> None:
+    """100k distinct clients in one window, one client over its limit calling throughout:
+    the table never passes its cap, and that client's count is never reset."""
     clock = Clock()
-    limiter = RateLimiter({"read": 5}, window_seconds=1, trust_forwarded=False, max_clients=10)
-    limiter._clock = clock
-    for i in range(100):
-        limiter.hit("read", f"10.0.0.{i}")
-        clock.now += 0.01
-    assert len(limiter._buckets) <= 10
+    registry = CollectorRegistry()
+    evicted = Counter("test_evicted", "x", registry=registry)
+    cap = 10_000
+    limiter = RateLimiter(
+        {"read": 3}, window_seconds=60, trust_forwarded=False, max_clients=cap,
+        evicted=evicted, clock=clock,
+    )  # fmt: skip
+    for _ in range(3):
+        limiter.hit("read", "203.0.113.7")
+    assert refused(limiter, "read", "203.0.113.7")
+    largest = 0
+    for i in range(100_000):
+        limiter.hit("read", f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}")
+        largest = max(largest, len(limiter))
+        clock.now += 0.0001  # 10 s in all: every bucket is still inside its window
+        if i % 1000 == 0:
+            assert refused(limiter, "read", "203.0.113.7"), f"reset after {i} new clients"
+    assert largest <= cap
+    assert refused(limiter, "read", "203.0.113.7")
+    # Every new client past the cap took the place of a live bucket, one at a time.
+    assert registry.get_sample_value("test_evicted_total") == 100_000 + 1 - cap
+
+
+def test_refilled_buckets_make_room_before_any_live_one() -> None:
+    clock = Clock()
+    limiter = RateLimiter({"read": 2}, window_seconds=60, trust_forwarded=False, clock=clock)
+    limiter.max_clients = 4
+    for client in ("idle-1", "idle-2"):
+        limiter.hit("read", client)
+    clock.now += 60  # a whole window: both have refilled and carry nothing
+    for client in ("busy-1", "busy-2"):
+        limiter.hit("read", client)
+        limiter.hit("read", client)
+    limiter.hit("read", "new-1")
+    assert len(limiter) == 3  # both idle buckets went, no live one did
+    limiter.hit("read", "new-2")
+    assert len(limiter) == 4
+    assert refused(limiter, "read", "busy-1")  # seen again: now the most recent
+    limiter.hit("read", "new-3")  # full of live buckets: the least recently seen goes
+    assert len(limiter) == 4
+    assert refused(limiter, "read", "busy-1")
+    assert not refused(limiter, "read", "busy-2")  # it was that one: it starts over
+
+
+def test_long_client_names_cost_bounded_memory() -> None:
+    limiter = RateLimiter({"read": 1}, window_seconds=60, trust_forwarded=True, max_clients=1000)
+    long_entry = b"203.0.113.7, " + b"x" * 10_000
+    client = limiter.client_of(scope_from("10.0.0.9", long_entry))
+    assert client == "x" * MAX_CLIENT_CHARS
+    limiter.hit("read", "y" * 10_000)
+    assert refused(limiter, "read", "y" * MAX_CLIENT_CHARS)  # the same, cut, bucket
+    names = [f"{i:05d}" * 200 for i in range(20_000)]  # 1000 characters each
+    tracemalloc.start()
+    try:
+        for name in names:
+            limiter.hit("read", name)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(limiter) == 1000
+    assert held < 1000 * 600, f"{held / 1000:.0f} bytes per bucket"
+
+
+def test_every_request_has_a_group_but_the_exempt_ones() -> None:
+    """A path no group names (a route added later, /docs, a typo) is limited by default."""
+    assert set(EXEMPT) == {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics")}
+    assert all(len(reason) > 40 for reason in EXEMPT.values())
+    assert [group_of(m, p) for m, p in EXEMPT] == [None] * len(EXEMPT)
+    assert group_of("GET", "/concepts/" + "0" * 32 + "/neighbors") == "read"
+    assert group_of("POST", "/learn/batch") == "batch"
+    for method, path in [
+        ("GET", "/docs"),
+        ("GET", "/openapi.json"),
+        ("GET", "/added-tomorrow"),
+        ("POST", "/health"),
+        ("HEAD", "/metrics"),
+        ("POST", "/stats"),
+        ("DELETE", "/concepts/" + "0" * 32),
+        ("GET", "/health/"),
+    ]:
+        assert group_of(method, path) == DEFAULT_GROUP, (method, path)
+
+
+def test_a_websocket_handshake_is_limited_like_any_request() -> None:
+    """No WebSocket route exists; one added later is limited (an HTTP 429 denial) too."""
+    limiter = RateLimiter({DEFAULT_GROUP: 1}, window_seconds=60, trust_forwarded=False)
+    reached: list[str] = []
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        reached.append(scope["path"])
+
+    middleware = RateLimitMiddleware(app, limiter=limiter)  # type: ignore[arg-type]
+    scope = {"type": "websocket", "path": "/live", "headers": [], "client": ("10.0.0.1", 1)}
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        return {"type": "websocket.connect"}
+
+    asyncio.run(middleware(dict(scope), receive, send))  # type: ignore[arg-type]
+    assert reached == ["/live"] and sent == []
+    asyncio.run(middleware(dict(scope), receive, send))  # type: ignore[arg-type]
+    assert reached == ["/live"]
+    assert sent[0]["type"] == "websocket.http.response.start" and sent[0]["status"] == 429
 
 
 def test_memory_cache_ttl_lru_and_generations() -> None:

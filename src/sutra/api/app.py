@@ -25,12 +25,18 @@ answers with the reasoning paths that explain them.
 Every error, whatever the status, has one body: `{"error": {"status", "code", "message",
 "field"?, "dependency"?}}`; `field` names the request field at fault, `dependency` the
 service that is unavailable. 429 and 503 carry `Retry-After`.
+
+Every operation except `/health`, `/ready` and `/metrics` is rate limited per client, and
+every number, list and text in a request has an upper bound, given in its description.
 """
+
+
+_CONCEPT_ID_ERRORS = {"string_pattern_mismatch", "string_too_short", "string_too_long"}
 
 
 def explain_invalid(field: str, error: dict[str, Any]) -> str | None:
     """Say the concept id rule in words rather than as a regular expression."""
-    if field == "concept_id" and error.get("type") == "string_pattern_mismatch":
+    if field == "concept_id" and error.get("type") in _CONCEPT_ID_ERRORS:
         return "must be 32 hex characters"
     return None
 

@@ -15,7 +15,7 @@ from sutra.api.breaker import CircuitBreaker, DependencyFailure
 from sutra.api.cache import ReasonCache, make_cache
 from sutra.api.hybrid_client import HybridClient
 from sutra.api.metrics import ApiMetrics
-from sutra.api.ratelimit import RateLimiter
+from sutra.api.ratelimit import DEFAULT_GROUP, RateLimiter
 from sutra.api.settings import ApiSettings
 from sutra.api.storage import StorageGateway
 from sutra.common.http import ServiceError
@@ -44,15 +44,18 @@ class Gateway:
                 "search": settings.rate_limit_search,
                 "reason": settings.rate_limit_reason,
                 "read": settings.rate_limit_read,
+                DEFAULT_GROUP: settings.rate_limit_default,
             },
             window_seconds=settings.rate_limit_window_seconds,
             trust_forwarded=settings.trust_forwarded,
             max_clients=settings.rate_limit_max_clients,
             counter=self.metrics.rate_limited,
+            evicted=self.metrics.rate_limit_evicted,
         )
         self._storage: StorageGateway | None = None
         self._hybrid: HybridClient | None = None
         self._cache: ReasonCache | None = None
+        self._readiness: asyncio.Future[dict[str, str | None]] | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -143,9 +146,21 @@ class Gateway:
             return exc.message
         return None
 
-    async def readiness(self) -> dict[str, str | None]:
+    async def _check_both(self) -> dict[str, str | None]:
         storage, hybrid = await asyncio.gather(
             self._probe(self.storage_breaker, self._check_storage),
             self._probe(self.hybrid_breaker, self._check_hybrid),
         )
         return {"storage": storage, "hybrid": hybrid}
+
+    async def readiness(self) -> dict[str, str | None]:
+        """Each dependency's problem, None when it answers.
+
+        /ready is never rate limited (the kubelet probes it), so concurrent calls share the
+        check in flight: a flood of /ready costs each dependency one check at a time. A call
+        that arrives after that check ends starts a new one, so no answer is stale.
+        """
+        if self._readiness is None or self._readiness.done():
+            self._readiness = asyncio.ensure_future(self._check_both())
+        # Shielded: a caller that goes away does not cancel the others' check.
+        return await asyncio.shield(self._readiness)

@@ -53,6 +53,12 @@ class ApiMetrics:
             ["group"],
             registry=r,
         )
+        self.rate_limit_evicted = Counter(
+            "sutra_api_rate_limit_evicted",
+            "Rate-limit buckets dropped before they refilled because the table was full "
+            "(SUTRA_RATE_LIMIT_MAX_CLIENTS): each is a client whose count started over",
+            registry=r,
+        )
         self.cache_hits = Counter(
             "sutra_api_cache_hits", "/reason answers served from the cache", ["backend"], registry=r
         )

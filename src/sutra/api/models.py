@@ -2,6 +2,8 @@
 
 The models are the contract clients see in /docs, so the limits here are the real ones:
 what the schema accepts, the API accepts (checked by property-based tests of the schema).
+Every number, list, string and map a request carries has an upper bound, stated in its
+description, so no request can ask for unbounded work or memory.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pydantic import (
     create_model,
     field_validator,
 )
+
+from sutra.common.wire import METADATA_DESCRIPTION, Metadata
 
 ConceptId = Annotated[
     str,
@@ -62,9 +66,14 @@ class LearnRequest(BaseModel):
         metadata={"chapter": 3},
     )
 
-    content: Text = Field(description="a fact in plain language")
-    source: Source | None = Field(None, description="where the fact comes from")
-    metadata: dict[str, Any] | None = Field(None, description="kept with the fact")
+    content: Text = Field(description="a fact in plain language, 1 to 10,000 characters")
+    source: Source | None = Field(
+        None, description="where the fact comes from, at most 500 characters"
+    )
+    metadata: Metadata | None = Field(
+        None,
+        description=METADATA_DESCRIPTION,
+    )
 
 
 class LearnBatchRequest(BaseModel):
@@ -75,7 +84,9 @@ class LearnBatchRequest(BaseModel):
         ]
     )
 
-    items: list[LearnRequest] = Field(min_length=1, max_length=100)
+    items: list[LearnRequest] = Field(
+        min_length=1, max_length=100, description="1 to 100 facts, learned in one transaction"
+    )
 
 
 class ReasonRequest(BaseModel):
@@ -83,18 +94,26 @@ class ReasonRequest(BaseModel):
         query="What does smoking cause?", max_steps=3, num_paths=3, threshold=0.3
     )
 
-    query: Query = Field(description="a question in plain language")
-    max_steps: Count = Field(3, ge=1, le=6, description="longest reasoning path, in edges")
-    num_paths: Count = Field(3, ge=1, le=20, description="reasoning paths to return")
-    threshold: float = Field(0.3, ge=0.0, le=1.0, description="lowest path confidence kept")
+    query: Query = Field(description="a question in plain language, 1 to 2,000 characters")
+    max_steps: Count = Field(
+        3,
+        ge=1,
+        le=6,
+        description="longest reasoning path, in edges: 1 to 6 (each step "
+        "multiplies the concepts read)",
+    )
+    num_paths: Count = Field(3, ge=1, le=20, description="reasoning paths to return, 1 to 20")
+    threshold: float = Field(0.3, ge=0.0, le=1.0, description="lowest path confidence kept, 0 to 1")
 
 
 class SemanticSearchRequest(BaseModel):
     model_config = _example(query="lung disease", top_k=5, threshold=0.1)
 
-    query: Query
-    top_k: Count = Field(10, ge=1, le=100)
-    threshold: float = Field(0.0, ge=-1.0, le=1.0, description="lowest cosine similarity")
+    query: Query = Field(description="the text to match, 1 to 2,000 characters")
+    top_k: Count = Field(10, ge=1, le=100, description="concepts to return, 1 to 100")
+    threshold: float = Field(
+        0.0, ge=-1.0, le=1.0, description="lowest cosine similarity kept, -1 to 1"
+    )
 
 
 # Embedding components are small numbers; the bound keeps float32 arithmetic finite.
@@ -121,12 +140,12 @@ def vector_search_request(dimension: int) -> type[BaseModel]:
         vector=(
             list[Component],
             Field(
-                description=f"a query embedding of exactly {dimension} finite values; a vector "
-                "without direction (all 0 as float32) is similar to nothing",
+                description=f"a query embedding of exactly {dimension} finite values from -1e6 "
+                "to 1e6; a vector without direction (all 0 as float32) is similar to nothing",
                 json_schema_extra={"minItems": dimension, "maxItems": dimension},
             ),
         ),
-        k=(Count, Field(10, ge=1, le=100)),
+        k=(Count, Field(10, ge=1, le=100, description="concepts to return, 1 to 100")),
     )
 
 

@@ -48,6 +48,8 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
     ConceptIdPath = Annotated[
         str,
         Path(
+            min_length=32,
+            max_length=32,
             pattern=_HEX_ID.pattern,
             description="32 hex characters",
             examples=["3f1c2a7b9d4e5f60718293a4b5c6d7e8"],
@@ -104,8 +106,15 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
     async def get_neighbors(
         concept_id: ConceptIdPath,
         direction: Annotated[Literal["both", "outgoing", "incoming"], Query()] = "both",
-        type: Annotated[list[m.AssociationKind] | None, Query()] = None,
-        limit: Annotated[int, Query(ge=0, le=1000, description="0: no limit")] = 100,
+        type: Annotated[
+            list[m.AssociationKind] | None,
+            Query(
+                max_length=5, description="only these association types; at most 5, one per type"
+            ),
+        ] = None,
+        limit: Annotated[
+            int, Query(ge=1, le=1000, description="at most this many neighbours, 1 to 1000")
+        ] = 100,
     ) -> dict[str, Any]:
         cid = concept_id.lower()
         wanted = [AssociationType[t.upper()] for t in (type or [])]

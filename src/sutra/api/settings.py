@@ -33,14 +33,25 @@ class ApiSettings(SutraSettings):
     breaker_failures: int = Field(5, ge=1, description="consecutive failures that open it")
     breaker_reset_seconds: float = Field(5.0, gt=0, le=3600, description="open time")
 
-    # Per-client rate limits, requests per window; 0 disables a limit.
-    rate_limit_window_seconds: float = Field(60.0, gt=0)
+    # Per-client rate limits, requests per window; 0 disables a limit. Every request but
+    # /health, /ready and /metrics is in a group (sutra.api.ratelimit.EXEMPT says why).
+    rate_limit_window_seconds: float = Field(60.0, gt=0, le=86_400)
     rate_limit_learn: int = Field(60, ge=0)
     rate_limit_batch: int = Field(30, ge=0)
     rate_limit_search: int = Field(100, ge=0, description="/semantic-search, /search/vector")
     rate_limit_reason: int = Field(100, ge=0)
     rate_limit_read: int = Field(600, ge=0, description="/concepts/..., /stats")
-    rate_limit_max_clients: int = Field(100_000, ge=1, description="clients tracked at once")
+    rate_limit_default: int = Field(
+        120, ge=0, description="every other request: /docs, /openapi.json, unknown paths"
+    )
+    rate_limit_max_clients: int = Field(
+        100_000,
+        ge=1,
+        le=10_000_000,
+        description="(client, group) buckets kept at once, at most about 450 bytes each "
+        "(100,000: about 45 MB); when full, the refilled ones are dropped first, then the "
+        "least recently seen",
+    )
     trust_forwarded: bool = Field(
         False,
         description="exactly one proxy (ingress controller, client nginx) is in front: "

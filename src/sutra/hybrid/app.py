@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sutra import __version__
 from sutra.common.http import ERROR_RESPONSES, ServiceError, install_error_handlers
 from sutra.common.logging import log_event
+from sutra.common.wire import METADATA_DESCRIPTION, Metadata
 from sutra.hybrid.batching import EmbedderStopped, EmbeddingService, EmbedQueueFull
 from sutra.hybrid.embeddings import Embedder
 from sutra.hybrid.learning import Learner, LearnItem
@@ -52,9 +53,14 @@ RETRY_AFTER = 1.0
 
 
 class LearnRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=10_000, examples=["Smoking causes cancer."])
-    source: str | None = Field(None, max_length=1000)
-    metadata: dict[str, Any] | None = None
+    text: str = Field(
+        min_length=1,
+        max_length=10_000,
+        examples=["Smoking causes cancer."],
+        description="the fact, 1 to 10,000 characters",
+    )
+    source: str | None = Field(None, max_length=1000, description="at most 1,000 characters")
+    metadata: Metadata | None = Field(None, description=METADATA_DESCRIPTION)
 
 
 class AssociationOut(BaseModel):
@@ -73,7 +79,9 @@ class LearnResponse(BaseModel):
 
 
 class LearnBatchRequest(BaseModel):
-    items: list[LearnRequest] = Field(min_length=1, max_length=100)
+    items: list[LearnRequest] = Field(
+        min_length=1, max_length=100, description="1 to 100 facts, written in one transaction"
+    )
 
 
 class LearnBatchResponse(BaseModel):
@@ -83,11 +91,18 @@ class LearnBatchResponse(BaseModel):
 
 
 class QueryRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=2000, examples=["What causes cancer?"])
-    semantic_boost: float = Field(0.5, ge=0, le=1)
-    max_depth: int = Field(3, ge=1, le=6)
-    max_paths: int = Field(5, ge=1, le=20)
-    threshold: float = Field(0.0, ge=0, le=1)
+    query: str = Field(
+        min_length=1,
+        max_length=2000,
+        examples=["What causes cancer?"],
+        description="the question, 1 to 2,000 characters",
+    )
+    semantic_boost: float = Field(
+        0.5, ge=0, le=1, description="b in confidence = graph^(1-b) x semantic^b, 0 to 1"
+    )
+    max_depth: int = Field(3, ge=1, le=6, description="longest reasoning path in edges, 1 to 6")
+    max_paths: int = Field(5, ge=1, le=20, description="reasoning paths to return, 1 to 20")
+    threshold: float = Field(0.0, ge=0, le=1, description="lowest path confidence kept, 0 to 1")
 
 
 class Breakdown(BaseModel):
@@ -133,9 +148,9 @@ class QueryResponse(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=2000)
-    top_k: int = Field(10, ge=1, le=100)
-    threshold: float = Field(0.0, ge=-1, le=1)
+    query: str = Field(min_length=1, max_length=2000, description="1 to 2,000 characters")
+    top_k: int = Field(10, ge=1, le=100, description="concepts to return, 1 to 100")
+    threshold: float = Field(0.0, ge=-1, le=1, description="lowest cosine similarity, -1 to 1")
 
 
 class SearchResponse(BaseModel):
