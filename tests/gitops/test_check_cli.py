@@ -53,7 +53,7 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
     assert lines[-1] == "3 tiers, argocd/ and gatekeeper/ checked: clean"
     # medium and high add the prometheus-adapter rules of their traffic signals and the Redis
     # cache (Deployment, Service, ServiceAccount, NetworkPolicy).
-    for tier, count in (("low", 40), ("medium", 45), ("high", 45)):
+    for tier, count in (("low", 41), ("medium", 46), ("high", 46)):
         assert f"{tier}: {count} objects" in lines
     assert "  sutra-api       Deployment   replicas 20-50 (HPA)" in lines
     assert any(line.strip().startswith("requests at minimum") for line in lines)
@@ -240,7 +240,7 @@ def test_render_prints_the_tier_as_yaml(sutra: Run) -> None:
     done = sutra("render", "medium")
     assert done.returncode == 0, done.stderr
     objects = [o for o in yaml.safe_load_all(done.stdout) if o]
-    assert len(objects) == 45  # low's 40, the adapter rules and the Redis cache
+    assert len(objects) == 46  # low's 41, the adapter rules and the Redis cache
     hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler"
                and o["metadata"]["name"] == "sutra-api")  # fmt: skip
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (10, 25)

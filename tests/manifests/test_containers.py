@@ -155,10 +155,13 @@ def test_the_admin_token_is_a_file_of_the_mounted_secret(rendered) -> None:
     assert volume["secret"]["defaultMode"] == 0o440  # group = fsGroup: readable by uid 10001
     assert pod["securityContext"]["fsGroup"] == container["securityContext"]["runAsGroup"]
     assert rendered.of_kind("Secret") == []
-    # No ConfigMap beside the pods that could carry it (the adapter rules live in monitoring).
+    # No ConfigMap beside the pods that could carry it: the adapter rules live in monitoring,
+    # and the one in the tier's namespace holds only the Grafana dashboards' JSON.
     assert [
-        c for c in rendered.of_kind("ConfigMap") if c["metadata"]["namespace"] != "monitoring"
-    ] == []
+        c["metadata"]["name"]
+        for c in rendered.of_kind("ConfigMap")
+        if c["metadata"]["namespace"] != "monitoring"
+    ] == ["sutra-grafana-dashboards"]
 
 
 def test_control_has_the_scaling_documents_size(rendered) -> None:

@@ -138,10 +138,12 @@ def test_a_rule_naming_a_metric_nobody_emits_is_caught(tiers, exported) -> None:
 
 def test_the_storage_alerts_read_the_storage_servers_own_metrics(tiers, exported) -> None:
     """Queue, volume, map size and snapshot age come from the server, not from node exporters;
-    only the snapshot CronJob and its claim, which the server cannot see, are read elsewhere."""
+    only the snapshot CronJob and its claim, which the server cannot see, and whether the server
+    answers at all (Prometheus's `up`), are read elsewhere."""
     storage_rules = [r for r in rules_of(tiers["low"]) if r["alert"].startswith("SutraStorage")]
     assert {r["alert"] for r in storage_rules} == STORAGE_SERVER_ALERTS | {
-        "SutraStorageSnapshotJobFailing", "SutraStorageSnapshotVolumeFilling"}  # fmt: skip
+        "SutraStorageSnapshotJobFailing", "SutraStorageSnapshotVolumeFilling",
+        "SutraStorageServerDown"}  # fmt: skip
     for rule in storage_rules:
         names = metric_names(rule["expr"])
         if rule["alert"] in STORAGE_SERVER_ALERTS:
@@ -182,7 +184,7 @@ def test_the_adapter_serves_what_the_hpa_asks_for(tiers, tier: str) -> None:
 
 def test_low_has_no_adapter_rules_and_no_traffic_metrics(tiers) -> None:
     objects = tiers["low"]
-    assert not [o for o in objects if o["kind"] == "ConfigMap"]
+    assert not [o for o in objects if o["metadata"]["name"] == ADAPTER_CONFIGMAP]
     hpa = find(objects, "HorizontalPodAutoscaler", "sutra-api")
     assert {m["type"] for m in hpa["spec"]["metrics"]} == {"Resource"}
 

@@ -76,17 +76,20 @@ def _one_line(expr: Any) -> str:
 
 
 @pytest.mark.parametrize("tier", ["low", "medium", "high"])
-def test_every_alert_pages_with_a_summary_and_a_runbook(tiers, tier: str) -> None:
+def test_every_alert_pages_with_a_summary_and_a_description(tiers, tier: str) -> None:
     alerts = [r for r in rules_of(tiers[tier]) if "alert" in r]
     assert {r["alert"] for r in alerts} >= REQUIRED_ALERTS
     for rule in alerts:
         name = rule["alert"]
         assert rule["labels"]["severity"] in {"critical", "warning"}, name
         assert rule.get("for"), f"{name}: a `for` keeps one bad scrape from paging"
-        for key in ("summary", "runbook"):
+        for key in ("summary", "description"):
             text = rule["annotations"][key]
             assert text.strip() and "\n" not in text, f"{name}: one-line {key}"
-        assert len(rule["annotations"]["runbook"]) > 40, f"{name}: say what to check or do"
+        assert len(rule["annotations"]["description"]) > 40, f"{name}: say what to check or do"
+        assert "{{" not in rule["annotations"]["description"], (
+            f"{name}: static (the summary has values)"
+        )
         if name in REQUIRED_ALERTS:
             assert rule["labels"]["severity"] == "critical", f"{name} must page"
 
@@ -116,7 +119,7 @@ def _api_traffic_queries(objects: list[dict[str, Any]]) -> dict[str, str]:
         for r in rules_of(objects)
         if any(name in str(r["expr"]) for name in API_TRAFFIC)
     }
-    adapter = [o for o in objects if o["kind"] == "ConfigMap"]
+    adapter = [o for o in objects if o["metadata"]["name"] == "sutra-prometheus-adapter"]
     for config in adapter:
         for rule in yaml.safe_load(config["data"]["config.yaml"])["rules"]:
             query = rule["metricsQuery"].replace("<<.Series>>", rule["seriesQuery"].split("{")[0])
@@ -269,7 +272,7 @@ def test_the_snapshot_alerts_watch_the_tiers_cronjob_and_its_claim(
         "claim": "storage-snapshots", "minutes": max_age, "free": "0.2"}  # fmt: skip
     (rule,) = [r for r in rules_of(objects) if r["alert"] == "SutraStorageSnapshotVolumeFilling"]
     assert rule["labels"]["severity"] == "warning"  # a failed run pages through the job alert
-    assert "--keep" in rule["annotations"]["runbook"]
+    assert "--keep" in rule["annotations"]["description"]
 
 
 def test_a_snapshot_volume_alert_on_another_claim_is_caught(tiers) -> None:

@@ -166,8 +166,13 @@ def create_app(settings: ControlSettings | None = None) -> FastAPI:
 
     @app.get("/api/auth")
     async def auth_info() -> dict[str, Any]:
-        """Whether the page must ask for a token (no token: loopback only, open)."""
-        return {"token_required": guard.required, "subprotocol": SUBPROTOCOL}
+        """Whether the page must ask for a token (no token: loopback only, open), and the
+        Grafana dashboard it links to (SUTRA_GRAFANA_URL; null: no link)."""
+        return {
+            "token_required": guard.required,
+            "subprotocol": SUBPROTOCOL,
+            "grafana_url": settings.grafana_url,
+        }
 
     def latest() -> dict[str, Any]:
         snapshot = monitor().latest

@@ -38,6 +38,9 @@ class ControlSettings(SutraSettings):
     api_url: str = Field("http://127.0.0.1:8000", description="sutra-api base URL")
     hybrid_url: str = Field("http://127.0.0.1:8001", description="sutra-hybrid base URL")
     client_url: str | None = Field(None, description="sutra-client base URL; unset: not shown")
+    grafana_url: str | None = Field(
+        None, description="Grafana dashboard the page links to (Sutra overview); unset: no link"
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -73,6 +76,13 @@ class ControlSettings(SutraSettings):
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         return http_url(str(value), "http://sutra-client:8080")
+
+    @field_validator("grafana_url", mode="before")
+    @classmethod
+    def _grafana_url(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return http_url(str(value).strip(), "https://grafana.example.com/d/sutra-overview")
 
     @property
     def token(self) -> str | None:

@@ -31,6 +31,8 @@ REPLICAS_FOR = "10m"
 SNAPSHOT_FOR_MINUTES = 15
 SNAPSHOT_FOR = f"{SNAPSHOT_FOR_MINUTES}m"
 # The series kube-state-metrics exports for the ready pods of each kind.
+# Each alert's `runbook_url`: its section (a heading named after the alert) of docs/runbooks.md.
+RUNBOOKS = "https://github.com/sutra-ai/sutra-deploy/blob/main/docs/runbooks.md"
 READY_SERIES = {
     "Deployment": ("kube_deployment_status_replicas_available", "deployment"),
     "StatefulSet": ("kube_statefulset_status_replicas_ready", "statefulset"),
@@ -49,7 +51,7 @@ HEADER = """\
 #   snapshot_schedule policy holds the CronJob's deadlines to it). The server keeps the time in
 #   its store, so a restart does not reset it. A store never snapshotted reports 0 and pages too,
 #   on purpose (a store without a backup is the one most at risk): a new tier pages {snapshot_for}
-#   min after it starts unless a snapshot is taken at once (the runbook's command), and so may a
+#   min after it starts unless a snapshot is taken at once (the description's command), and so may a
 #   store restored from a snapshot (base/README.md). The `for` is not stretched over the wait for
 #   the first scheduled run (up to backups.interval_minutes, {interval_minutes}, and the CronJob's
 #   deadlines): it delays every firing, so a store whose backups stopped would page that much later.
@@ -87,6 +89,11 @@ def _int(row: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
+def runbook_url(alert: str) -> str:
+    """The link to the alert's section of docs/runbooks.md (GitHub's anchor of its heading)."""
+    return f"{RUNBOOKS}#{alert.lower()}"
+
+
 def _duration(minutes: int) -> str:
     return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
@@ -115,10 +122,39 @@ def _replica_rule(tier: str, name: str, row: Any) -> dict[str, Any]:
         "annotations": {
             "summary": f"{name} has {{{{ $value }}}} ready pods, fewer than the {minimum} "
             f"tier {tier} needs",
-            "runbook": f"kubectl -n {NAMESPACE} describe {row['kind'].lower()} {name} and its "
+            "description": f"kubectl -n {NAMESPACE} describe {row['kind'].lower()} {name} and its "
             "pods: Pending pods mean too few nodes or quota, CrashLooping ones a bad release "
             f"(roll back the promotion); check that {keeps}. 0 for every workload at once "
             "means kube-state-metrics is not reporting.",
+            "runbook_url": runbook_url("SutraBelowTierMinimum"),
+        },
+    }
+
+
+def _snapshot_volume_rule(max_age: int) -> dict[str, Any]:
+    """The snapshot claim's free share at the kubelet's last report within the max age."""
+    claim = f'namespace="{NAMESPACE}", persistentvolumeclaim="{SNAPSHOT_CLAIM}"'
+    return {
+        "alert": "SutraStorageSnapshotVolumeFilling",
+        "expr": (
+            "last_over_time((\n"
+            "  max by (namespace, persistentvolumeclaim) (\n"
+            f"    kubelet_volume_stats_available_bytes{{{claim}}}\n"
+            f"    / kubelet_volume_stats_capacity_bytes{{{claim}}}\n"
+            "  )\n"
+            f")[{max_age}m:1m]) < {SNAPSHOT_VOLUME_MIN_FREE}\n"
+        ),
+        "for": SNAPSHOT_FOR,
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": f"The snapshot volume {SNAPSHOT_CLAIM} had "
+            "{{ $value | humanizePercentage }} free at the last run "
+            f"(under {_percent(SNAPSHOT_VOLUME_MIN_FREE)})",
+            "description": "The claim holds keep + 1 snapshots: lower --keep (backups.keep in "
+            f"{TABLE.as_posix()}) or grow the claim (backups.volume_gi, and the tier's "
+            f"{SNAPSHOT_CLAIM} patch; its StorageClass must allow expansion) before a run "
+            "fails for want of space.",
+            "runbook_url": runbook_url("SutraStorageSnapshotVolumeFilling"),
         },
     }
 
@@ -128,7 +164,6 @@ def _snapshot_rules(tier: str, backups: dict[str, Any]) -> list[dict[str, Any]]:
     seconds, age = max_age * 60, _duration(max_age)
     namespace = f'namespace="{NAMESPACE}"'
     cronjob = f'{namespace}, cronjob="{SNAPSHOT_CRONJOB}"'
-    claim = f'{namespace}, persistentvolumeclaim="{SNAPSHOT_CLAIM}"'
     run_now = (
         f"kubectl -n {NAMESPACE} create job --from=cronjob/{SNAPSHOT_CRONJOB} "
         f"{SNAPSHOT_CRONJOB}-now"
@@ -143,10 +178,11 @@ def _snapshot_rules(tier: str, backups: dict[str, Any]) -> list[dict[str, Any]]:
             "annotations": {
                 "summary": "The newest storage snapshot is {{ $value | humanizeDuration }} old, "
                 f"more than the {age} tier {tier} allows",
-                "runbook": f"Check the {SNAPSHOT_CRONJOB} CronJob's last Jobs and their logs "
+                "description": f"Check the {SNAPSHOT_CRONJOB} CronJob's last Jobs and their logs "
                 f"(kubectl -n {NAMESPACE} get jobs); run one now with {run_now} and check the "
                 "snapshot volume's free space. An age of decades means the store has no "
                 "snapshot yet (a new tier).",
+                "runbook_url": runbook_url("SutraStorageSnapshotTooOld"),
             },
         },
         {
@@ -162,34 +198,14 @@ def _snapshot_rules(tier: str, backups: dict[str, Any]) -> list[dict[str, Any]]:
             "annotations": {
                 "summary": f"The {SNAPSHOT_CRONJOB} CronJob last succeeded "
                 f"{{{{ $value | humanizeDuration }}}} ago, more than the {age} tier {tier} allows",
-                "runbook": f"kubectl -n {NAMESPACE} get jobs and the logs of the failed ones: a "
-                "run that streamed the snapshot but failed to verify or write it leaves no usable "
-                "copy (a full snapshot volume, a checksum mismatch). Fix the cause and run one "
-                f"now with {run_now}; the alert clears when a run succeeds.",
+                "description": f"kubectl -n {NAMESPACE} get jobs and the logs of the failed "
+                "ones: a run that streamed the snapshot but failed to verify or write it leaves no "
+                "usable copy (a full snapshot volume, a checksum mismatch). Fix the cause and run "
+                f"one now with {run_now}; the alert clears when a run succeeds.",
+                "runbook_url": runbook_url("SutraStorageSnapshotJobFailing"),
             },
         },
-        {
-            "alert": "SutraStorageSnapshotVolumeFilling",
-            "expr": (
-                "last_over_time((\n"
-                "  max by (namespace, persistentvolumeclaim) (\n"
-                f"    kubelet_volume_stats_available_bytes{{{claim}}}\n"
-                f"    / kubelet_volume_stats_capacity_bytes{{{claim}}}\n"
-                "  )\n"
-                f")[{max_age}m:1m]) < {SNAPSHOT_VOLUME_MIN_FREE}\n"
-            ),
-            "for": SNAPSHOT_FOR,
-            "labels": {"severity": "warning"},
-            "annotations": {
-                "summary": f"The snapshot volume {SNAPSHOT_CLAIM} had "
-                "{{ $value | humanizePercentage }} free at the last run "
-                f"(under {_percent(SNAPSHOT_VOLUME_MIN_FREE)})",
-                "runbook": "The claim holds keep + 1 snapshots: lower --keep (backups.keep in "
-                f"{TABLE.as_posix()}) or grow the claim (backups.volume_gi, and the tier's "
-                f"{SNAPSHOT_CLAIM} patch; its StorageClass must allow expansion) before a run "
-                "fails for want of space.",
-            },
-        },
+        _snapshot_volume_rule(max_age),
     ]
 
 

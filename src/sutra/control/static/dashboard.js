@@ -627,6 +627,10 @@ async function start() {
     return;
   }
   state.tokenRequired = info.token_required;
+  if (info.grafana_url) { // the same figures over days, in the cluster's Grafana
+    $("nav-grafana").href = info.grafana_url;
+    $("nav-grafana").hidden = false;
+  }
   if (!state.tokenRequired) {
     enter(null);
     return;
