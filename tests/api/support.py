@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -63,6 +65,17 @@ def run_api(
         "sutra.api", env=child_env, port=port, log_path=log_path, ready_path=ready_path
     ) as service:
         yield service
+
+
+@contextlib.contextmanager
+def frozen(pid: int) -> Iterator[None]:
+    """The process stopped (SIGSTOP) for the block: what a GC pause, a stuck call or a
+    partition looks like from outside. Always continued (SIGCONT) when the block ends."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 def assert_error(

@@ -10,7 +10,14 @@ from sutra.storage.testing import free_port, run_server
 
 from .support import assert_error, metric, poll, run_api, run_hybrid
 
-BREAKER = {"SUTRA_BREAKER_FAILURES": "2", "SUTRA_BREAKER_RESET_SECONDS": "1"}
+# Open after two failures in a row (both of the last two calls), one probe when half-open.
+BREAKER = {
+    "SUTRA_BREAKER_WINDOW_CALLS": "2",
+    "SUTRA_BREAKER_MIN_CALLS": "2",
+    "SUTRA_BREAKER_FAILURE_RATE": "1",
+    "SUTRA_BREAKER_RESET_SECONDS": "1",
+    "SUTRA_BREAKER_HALF_OPEN_CALLS": "1",
+}
 
 
 def test_storage_outage_and_recovery(tmp_path: Path) -> None:

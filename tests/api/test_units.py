@@ -1,4 +1,4 @@
-"""The gateway's parts on their own: breaker, rate limiter, cache, settings."""
+"""The gateway's parts on their own: rate limiter, cache, settings (breaker: test_breaker)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import tracemalloc
 
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter
 
-from sutra.api.breaker import CircuitBreaker, DependencyFailure, State
+from sutra.api.breaker import DependencyFailure
 from sutra.api.cache import MemoryCache, reason_key
 from sutra.api.hybrid_client import HybridClient, public_field
 from sutra.api.ratelimit import (
@@ -34,87 +34,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def failing() -> DependencyFailure:
-    return DependencyFailure(
-        ServiceError(503, "unavailable", "storage: down", dependency="storage")
-    )
-
-
-def test_breaker_opens_after_consecutive_failures_and_probes_once() -> None:
-    clock = Clock()
-    gauge = Gauge("test_circuit_open", "x", ["dependency"], registry=CollectorRegistry())
-    breaker = CircuitBreaker("storage", failures=3, reset_seconds=5, gauge=gauge, clock=clock)
-    calls = 0
-
-    async def down() -> None:
-        nonlocal calls
-        calls += 1
-        raise failing()
-
-    async def up() -> str:
-        nonlocal calls
-        calls += 1
-        return "ok"
-
-    async def scenario() -> None:
-        nonlocal calls
-        for _ in range(2):
-            with pytest.raises(ServiceError):
-                await breaker.call(down)
-        await breaker.call(up)  # a success resets the count
-        for _ in range(3):
-            with pytest.raises(ServiceError):
-                await breaker.call(down)
-        assert breaker.state is State.OPEN
-        assert gauge.labels(dependency="storage")._value.get() == 1
-        calls = 0
-        with pytest.raises(ServiceError) as refused:
-            await breaker.call(up)
-        assert calls == 0  # refused without calling
-        assert refused.value.status == 503 and refused.value.dependency == "storage"
-        assert refused.value.retry_after == 5
-        clock.now += 5
-        assert breaker.state is State.HALF_OPEN
-        # The probe fails: open again for the full time.
-        with pytest.raises(ServiceError):
-            await breaker.call(down)
-        assert breaker.state is State.OPEN and calls == 1
-        clock.now += 5
-        assert await breaker.call(up) == "ok"
-        assert breaker.state is State.CLOSED
-        assert gauge.labels(dependency="storage")._value.get() == 0
-
-    asyncio.run(scenario())
-
-
-def test_half_open_breaker_lets_one_probe_through_at_a_time() -> None:
-    clock = Clock()
-    breaker = CircuitBreaker("hybrid", failures=1, reset_seconds=1, clock=clock)
-    breaker.failure()
-    clock.now += 1
-    assert breaker.allow()  # the probe
-    assert not breaker.allow()  # others wait for its outcome
-    with pytest.raises(ServiceError):
-        breaker.check()
-    breaker.success()
-    assert breaker.allow() and breaker.state is State.CLOSED
-
-
-def test_an_answer_that_is_an_error_is_not_a_failure() -> None:
-    breaker = CircuitBreaker("storage", failures=1, reset_seconds=60)
-
-    async def not_found() -> None:
-        raise ServiceError(404, "not_found", "concept x does not exist")
-
-    async def scenario() -> None:
-        for _ in range(3):
-            with pytest.raises(ServiceError):
-                await breaker.call(not_found)
-
-    asyncio.run(scenario())
-    assert breaker.state is State.CLOSED
 
 
 def test_rate_limiter_token_bucket() -> None:
@@ -332,7 +251,10 @@ def test_hybrid_field_names_become_public_names() -> None:
         ("SUTRA_REDIS_URL", "http://cache:6379"),
         ("SUTRA_RATE_LIMIT_LEARN", "-1"),
         ("SUTRA_MAX_BODY_BYTES", "lots"),
-        ("SUTRA_BREAKER_FAILURES", "0"),
+        ("SUTRA_BREAKER_FAILURE_RATE", "0"),
+        ("SUTRA_BREAKER_MIN_CALLS", "21"),
+        ("SUTRA_BUDGET_REASON_SECONDS", "0"),
+        ("SUTRA_BULKHEAD_HYBRID", "0"),
     ],
 )
 def test_a_bad_setting_stops_the_service_with_one_line(variable: str, value: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from sutra import __version__
+from sutra.api.deadline import DeadlineMiddleware
 from sutra.api.gateway import Gateway
 from sutra.api.metrics import ApiMetrics
 from sutra.api.middleware import BodyLimitMiddleware, MetricsMiddleware, RouteNames
@@ -28,6 +29,10 @@ service that is unavailable. 429 and 503 carry `Retry-After`.
 
 Every operation except `/health`, `/ready` and `/metrics` is rate limited per client, and
 every number, list and text in a request has an upper bound, given in its description.
+
+Every request has a time budget from its arrival (e.g. 2 s for /reason); when it runs out
+the answer is 504 naming the dependency that did not answer in time. A dependency that keeps
+failing or answering slowly is not called for a while (503 naming it, with Retry-After).
 """
 
 
@@ -68,10 +73,12 @@ def create_app(
 
     add_routes(app, gateway, vector_search_request(settings.vector_dimension))
     # add_middleware wraps: the last added is outermost, so metrics also see 413s and 429s,
-    # and a client over its rate limit is refused before its body is read.
+    # a client over its rate limit is refused before its body is read, and a request's
+    # deadline starts before anything else is done with it.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, limiter=gateway.limiter)
     app.add_middleware(
         MetricsMiddleware, metrics=gateway.metrics, route_names=RouteNames(lambda: app.routes)
     )
+    app.add_middleware(DeadlineMiddleware, budgets=settings.budgets())
     return app

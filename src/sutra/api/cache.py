@@ -10,6 +10,11 @@ read in the same round trip as the entry, so a learn through one replica invalid
 cache of all of them; the in-process cache can only know of learns through its own replica
 and relies on its TTL for the rest.
 
+While hybrid or storage is unavailable, `/reason` falls back on `stale(key)`: an answer kept
+for `stale_seconds` past its TTL or past a learn (stale-if-error), served marked as degraded.
+With Redis, an entry's freshness is a wall-clock time in the entry, so that Redis can keep it
+for the stale time beyond; replicas' clocks need only agree to well within the TTL.
+
 The cache is an optimisation, never a dependency: a Redis error (or a Redis that does not
 answer within SUTRA_REDIS_TIMEOUT) skips the cache for that request, is counted in
 sutra_api_cache_errors_total, and Redis is left alone for a second before it is tried again.
@@ -46,7 +51,11 @@ class ReasonCache(Protocol):
     async def store(self, key: str, value: dict[str, Any], generation: int) -> None: ...
 
     async def invalidate(self) -> None:
-        """The knowledge changed: older entries must not be served."""
+        """The knowledge changed: older entries must not be served (but as `stale`)."""
+        ...
+
+    async def stale(self, key: str) -> dict[str, Any] | None:
+        """The answer last stored under `key`, fresh or not, if kept; for degraded answers."""
         ...
 
     async def close(self) -> None: ...
@@ -60,36 +69,53 @@ class MemoryCache:
         *,
         ttl_seconds: float,
         max_entries: int,
+        stale_seconds: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
+        self.stale_seconds = stale_seconds
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        # key -> (fresh until, kept until, generation, value), least recently used first
+        self._entries: OrderedDict[str, tuple[float, float, int, dict[str, Any]]] = OrderedDict()
         self._generation = 0
 
-    async def lookup(self, key: str) -> tuple[dict[str, Any] | None, int]:
+    def _kept(self, key: str) -> tuple[float, int, dict[str, Any]] | None:
         entry = self._entries.get(key)
         if entry is None:
-            return None, self._generation
-        expires, value = entry
-        if expires <= self._clock():
+            return None
+        fresh_until, kept_until, generation, value = entry
+        if kept_until <= self._clock():
             del self._entries[key]
+            return None
+        return fresh_until, generation, value
+
+    async def lookup(self, key: str) -> tuple[dict[str, Any] | None, int]:
+        kept = self._kept(key)
+        if kept is None or kept[1] != self._generation or kept[0] <= self._clock():
             return None, self._generation
         self._entries.move_to_end(key)
-        return value, self._generation
+        return kept[2], self._generation
 
     async def store(self, key: str, value: dict[str, Any], generation: int) -> None:
         if generation != self._generation or self.ttl <= 0:
             return  # computed before a learn: possibly stale already
-        self._entries[key] = (self._clock() + self.ttl, value)
+        fresh_until = self._clock() + self.ttl
+        self._entries[key] = (fresh_until, fresh_until + self.stale_seconds, generation, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
     async def invalidate(self) -> None:
         self._generation += 1
-        self._entries.clear()
+        if self.stale_seconds <= 0:
+            self._entries.clear()
+
+    async def stale(self, key: str) -> dict[str, Any] | None:
+        if self.stale_seconds <= 0:
+            return None
+        kept = self._kept(key)
+        return None if kept is None else kept[2]
 
     async def close(self) -> None:
         self._entries.clear()
@@ -105,16 +131,20 @@ class RedisCache:
         *,
         ttl_seconds: float,
         timeout: float,
+        stale_seconds: float = 0.0,
         errors: Counter | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         import redis.asyncio as redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
         self.ttl = ttl_seconds
+        self.stale_seconds = stale_seconds
         self._errors = errors
         self._clock = clock
+        self._wall_clock = wall_clock
         self._skip_until = 0.0
         # No client-side retries: a second attempt would only double the time lost.
         self._redis = redis.Redis.from_url(
@@ -159,16 +189,36 @@ class RedisCache:
             return None, generation
         if not isinstance(entry, dict) or entry.get("g") != generation:
             return None, generation
+        fresh_until = entry.get("f")  # absent in entries without a stale time
+        if isinstance(fresh_until, int | float) and fresh_until <= self._wall_clock():
+            return None, generation
         return entry.get("v"), generation
 
     async def store(self, key: str, value: dict[str, Any], generation: int) -> None:
         if generation < 0 or self.ttl <= 0 or not self._available("store"):
             return
-        payload = json.dumps({"g": generation, "v": value}, separators=(",", ":"))
+        entry = {"g": generation, "v": value, "f": self._wall_clock() + self.ttl}
+        payload = json.dumps(entry, separators=(",", ":"))
+        keep = self.ttl + self.stale_seconds
         try:
-            await self._redis.set(KEY_PREFIX + key, payload, px=max(1, int(self.ttl * 1000)))
+            await self._redis.set(KEY_PREFIX + key, payload, px=max(1, int(keep * 1000)))
         except self._error_types:
             self._failed("store")
+
+    async def stale(self, key: str) -> dict[str, Any] | None:
+        if self.stale_seconds <= 0 or not self._available("stale"):
+            return None
+        try:
+            raw = await self._redis.get(KEY_PREFIX + key)
+        except self._error_types:
+            self._failed("stale")
+            return None
+        try:
+            entry = json.loads(raw) if raw is not None else None
+        except ValueError:
+            return None
+        value = entry.get("v") if isinstance(entry, dict) else None
+        return value if isinstance(value, dict) else None
 
     async def invalidate(self) -> None:
         try:
@@ -187,8 +237,17 @@ def make_cache(
     ttl_seconds: float,
     max_entries: int,
     timeout: float,
+    stale_seconds: float = 0.0,
     errors: Counter | None = None,
 ) -> ReasonCache:
     if redis_url:
-        return RedisCache(redis_url, ttl_seconds=ttl_seconds, timeout=timeout, errors=errors)
-    return MemoryCache(ttl_seconds=ttl_seconds, max_entries=max_entries)
+        return RedisCache(
+            redis_url,
+            ttl_seconds=ttl_seconds,
+            timeout=timeout,
+            stale_seconds=stale_seconds,
+            errors=errors,
+        )
+    return MemoryCache(
+        ttl_seconds=ttl_seconds, max_entries=max_entries, stale_seconds=stale_seconds
+    )

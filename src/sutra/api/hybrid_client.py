@@ -1,11 +1,16 @@
 """The gateway's client of sutra-hybrid: one pooled httpx.AsyncClient, a deadline per call.
 
+Each call waits `timeout` seconds at most and tells hybrid so in `X-Sutra-Deadline-Ms`
+(`sutra.api.deadline`), which bounds hybrid's own work and storage calls.
+
 Hybrid's answers are turned into what the gateway tells its own clients:
 - 2xx: the JSON body;
 - hybrid rejected the request (4xx): the same status and error, its field renamed to the
   public API's name for it (hybrid's `text` is the API's `content`, and so on);
 - hybrid is overloaded or its storage is down (503): 503 naming that dependency, with
   hybrid's Retry-After; hybrid answered, so this is not a failure of hybrid;
+- hybrid's budget ran out (504): 504 naming storage when hybrid says storage did not
+  answer in time (not hybrid's failure), else a `DependencyFailure` naming hybrid;
 - hybrid unreachable, failing (other 5xx), without the endpoint (404, 405) or silent past
   the deadline: `DependencyFailure`, which the circuit breaker counts.
 """
@@ -18,6 +23,7 @@ from typing import Any
 import httpx
 
 from sutra.api.breaker import DependencyFailure
+from sutra.api.deadline import DEADLINE_HEADER, propagated_ms
 from sutra.common.http import ServiceError
 
 DEPENDENCY = "hybrid"
@@ -65,14 +71,18 @@ class HybridClient:
         timeout: float | None = None,
     ) -> Any:
         deadline = timeout or self.timeout
+        headers = {DEADLINE_HEADER: str(propagated_ms(deadline))}
         try:
-            response = await self._client.request(method, path, json=json, timeout=deadline)
+            response = await self._client.request(
+                method, path, json=json, timeout=deadline, headers=headers
+            )
         except httpx.TimeoutException:
             raise DependencyFailure(
                 ServiceError(
                     504,
                     "deadline_exceeded",
-                    f"{DEPENDENCY} ({self.base_url}) gave no answer within {deadline:g} s",
+                    f"deadline exceeded: {DEPENDENCY} ({self.base_url}) gave no answer within "
+                    f"{deadline:g} s",
                     dependency=DEPENDENCY,
                 )
             ) from None
@@ -81,7 +91,8 @@ class HybridClient:
                 ServiceError(
                     503,
                     "unavailable",
-                    f"{DEPENDENCY} ({self.base_url}) is unreachable: {type(exc).__name__}",
+                    f"{DEPENDENCY} unavailable: {self.base_url} is unreachable "
+                    f"({type(exc).__name__})",
                     dependency=DEPENDENCY,
                     retry_after=1,
                 )
@@ -122,6 +133,8 @@ class HybridClient:
                 dependency=dependency,
                 retry_after=_retry_after(response) or 1,
             )
+        if status == 504:
+            return self._deadline_error(detail, message)
         if status >= 500 or status in (404, 405):
             # A 404 or 405 means hybrid lacks the endpoint: a broken deployment, not a bad
             # request from our client.
@@ -152,18 +165,33 @@ class HybridClient:
             field=field,
         )
 
+    @staticmethod
+    def _deadline_error(detail: dict[str, Any], message: str) -> Exception:
+        """Hybrid's 504: storage's fault when it names storage, else hybrid's own."""
+        if not message.startswith("deadline exceeded"):
+            message = f"deadline exceeded: {message}"
+        if detail.get("dependency") == "storage":
+            message = f"storage (through hybrid): {message}"
+            return ServiceError(504, "deadline_exceeded", message, dependency="storage")
+        message = f"{DEPENDENCY}: {message}"
+        return DependencyFailure(
+            ServiceError(504, "deadline_exceeded", message, dependency=DEPENDENCY)
+        )
+
     async def ping(self, *, timeout: float | None = None) -> bool:
         await self.request("GET", "/ping", timeout=timeout)
         return True
 
-    async def learn(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("POST", "/sutra/learn", json=body)
+    async def learn(self, body: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
+        return await self.request("POST", "/sutra/learn", json=body, timeout=timeout)
 
-    async def learn_batch(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("POST", "/sutra/learn/batch", json=body)
+    async def learn_batch(
+        self, body: dict[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        return await self.request("POST", "/sutra/learn/batch", json=body, timeout=timeout)
 
     async def query(self, body: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
         return await self.request("POST", "/sutra/query", json=body, timeout=timeout)
 
-    async def search(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("POST", "/sutra/search", json=body)
+    async def search(self, body: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
+        return await self.request("POST", "/sutra/search", json=body, timeout=timeout)

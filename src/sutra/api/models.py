@@ -258,6 +258,17 @@ class HealthResponse(BaseModel):
     uptime_seconds: float
 
 
+class BreakerReport(BaseModel):
+    state: Literal["closed", "open", "half_open"]
+    calls: int = Field(description="calls judged: the window's (closed) or the probes' (half-open)")
+    failure_rate: float = Field(description="share of those calls that failed")
+    slow_call_rate: float = Field(description="share of those calls that were slow")
+    retry_after_seconds: float = Field(description="until the breaker lets calls through again")
+    in_flight: int = Field(description="calls to the dependency in flight now")
+    bulkhead_limit: int = Field(description="most calls in flight at once; more are refused")
+
+
 class ReadyResponse(BaseModel):
     status: Literal["ready"]
     dependencies: dict[str, str]
+    breakers: dict[str, BreakerReport]

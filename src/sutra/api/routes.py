@@ -5,7 +5,7 @@ import re
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import FastAPI, Path, Query, Response
+from fastapi import Depends, FastAPI, Path, Query, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sutra import __version__
 from sutra.api import models as m
 from sutra.api.cache import reason_key
+from sutra.api.deadline import Deadline, request_deadline
 from sutra.api.gateway import Gateway
 from sutra.common.http import ERROR_RESPONSES, ErrorBody, ServiceError, error_response
 from sutra.storage.client import AssociationType, Direction
@@ -38,6 +39,9 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+DEGRADED_HEADER = "X-Sutra-Degraded"
+# The request's deadline, started by DeadlineMiddleware (no parameter in the OpenAPI schema).
+RequestDeadline = Annotated[Deadline, Depends(request_deadline)]
 _TYPES = {t.value: t.name.lower() for t in AssociationType}
 _DIRECTIONS = {Direction.OUTGOING: "outgoing", Direction.INCOMING: "incoming"}
 
@@ -71,12 +75,13 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         summary="One concept",
     )
     async def get_concept(
-        concept_id: ConceptIdPath, include_embedding: bool = False
+        concept_id: ConceptIdPath, deadline: RequestDeadline, include_embedding: bool = False
     ) -> dict[str, Any]:
         cid = concept_id.lower()
         concept = await gw.storage.call(
             "get_concept",
-            lambda: gw.storage.client.get_concept(cid, embedding=include_embedding),
+            lambda t: gw.storage.client.get_concept(cid, embedding=include_embedding, timeout=t),
+            deadline,
             field="concept_id",
         )
         if concept is None:
@@ -105,6 +110,7 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
     )
     async def get_neighbors(
         concept_id: ConceptIdPath,
+        deadline: RequestDeadline,
         direction: Annotated[Literal["both", "outgoing", "incoming"], Query()] = "both",
         type: Annotated[
             list[m.AssociationKind] | None,
@@ -120,12 +126,14 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         wanted = [AssociationType[t.upper()] for t in (type or [])]
         neighbors = await gw.storage.call(
             "get_neighbors",
-            lambda: gw.storage.client.get_neighbors(
+            lambda t: gw.storage.client.get_neighbors(
                 cid,
                 direction=Direction[direction.upper()],
                 types=wanted,
                 limit=limit,
+                timeout=t,
             ),
+            deadline,
             field="concept_id",
         )
         return {
@@ -149,8 +157,8 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         tags=["concepts"],
         summary="Size of the knowledge store",
     )
-    async def stats() -> dict[str, Any]:
-        s = await gw.storage.call("stats", gw.storage.client.stats)
+    async def stats(deadline: RequestDeadline) -> dict[str, Any]:
+        s = await gw.storage.call("stats", lambda t: gw.storage.client.stats(timeout=t), deadline)
         return {
             "concepts": s.concepts,
             "associations": s.associations,
@@ -171,12 +179,18 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         tags=["search"],
         summary="Concepts whose embedding is closest to a vector",
     )
-    async def search_vector(body: vector_request) -> dict[str, Any]:  # type: ignore[valid-type]
+    async def search_vector(
+        body: vector_request,  # type: ignore[valid-type]
+        deadline: RequestDeadline,
+    ) -> dict[str, Any]:
         vector, k = body.vector, body.k  # type: ignore[attr-defined]
         if not np.any(np.asarray(vector, dtype=np.float32)):
             return {"results": []}  # no direction: nothing is similar to it
         hits = await gw.storage.call(
-            "vector_search", lambda: gw.storage.client.vector_search(vector, k), field="vector"
+            "vector_search",
+            lambda t: gw.storage.client.vector_search(vector, k, timeout=t),
+            deadline,
+            field="vector",
         )
         return {"results": [{"concept_id": h.concept_id, "similarity": h.similarity} for h in hits]}
 
@@ -188,9 +202,17 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
                 "description": "The answer, its confidence and the reasoning paths.",
                 "headers": {
                     "X-Cache": {
-                        "description": "`hit` when the answer came from the cache, else `miss`",
-                        "schema": {"type": "string", "enum": ["hit", "miss"]},
-                    }
+                        "description": "`hit` when the answer came from the cache, `stale` "
+                        "when it came from the cache past its freshness because a dependency "
+                        "was unavailable, else `miss`",
+                        "schema": {"type": "string", "enum": ["hit", "miss", "stale"]},
+                    },
+                    DEGRADED_HEADER: {
+                        "description": "Only on a degraded answer: the dependency that was "
+                        "unavailable (`hybrid` or `storage`), so the answer is a stale one "
+                        "from the cache",
+                        "schema": {"type": "string", "enum": ["hybrid", "storage"]},
+                    },
                 },
             },
             **errors(400, 413, 422, 429, 503, 504),
@@ -198,9 +220,13 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         tags=["reasoning"],
         summary="Answer a question with the reasoning paths that explain the answer",
         description="Repeated questions are answered from a cache (response header "
-        "`X-Cache: hit|miss`) until something new is learned.",
+        "`X-Cache: hit|miss`) until something new is learned. While hybrid or storage is "
+        "unavailable, a question answered before is answered from the cache even if stale, "
+        f"marked `X-Cache: stale` and `{DEGRADED_HEADER}: <dependency>`.",
     )
-    async def reason(body: m.ReasonRequest, response: Response) -> dict[str, Any]:
+    async def reason(
+        body: m.ReasonRequest, response: Response, deadline: RequestDeadline
+    ) -> dict[str, Any]:
         key = reason_key(body.query, body.max_steps, body.num_paths, body.threshold)
         cache = gw.cache
         cached, generation = await cache.lookup(key)
@@ -215,10 +241,20 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
             "max_paths": body.num_paths,
             "threshold": body.threshold,
         }
-        result = await gw.via_hybrid(
-            "query",
-            lambda: gw.hybrid.query(request, timeout=gw.settings.reason_timeout),
-        )
+        try:
+            result = await gw.via_hybrid(
+                "query",
+                lambda t: gw.hybrid.query(request, timeout=t),
+                deadline,
+                gw.settings.reason_timeout,
+            )
+        except ServiceError as exc:
+            stale = await gw.degraded(key, exc)
+            if stale is None or exc.dependency is None:
+                raise
+            response.headers["X-Cache"] = "stale"
+            response.headers[DEGRADED_HEADER] = exc.dependency
+            return {**stale, "query": body.query}
         answer = _reasoned(body.query, result)
         await cache.store(key, answer, generation)
         response.headers["X-Cache"] = "miss"
@@ -231,9 +267,16 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         tags=["search"],
         summary="Concepts whose meaning is closest to a text",
     )
-    async def semantic_search(body: m.SemanticSearchRequest) -> dict[str, Any]:
+    async def semantic_search(
+        body: m.SemanticSearchRequest, deadline: RequestDeadline
+    ) -> dict[str, Any]:
         request = {"query": body.query, "top_k": body.top_k, "threshold": body.threshold}
-        result = await gw.via_hybrid("search", lambda: gw.hybrid.search(request))
+        result = await gw.via_hybrid(
+            "search",
+            lambda t: gw.hybrid.search(request, timeout=t),
+            deadline,
+            gw.settings.hybrid_timeout,
+        )
         return {"query": body.query, "results": result.get("results", [])}
 
     @router.post(
@@ -244,10 +287,14 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         tags=["learning"],
         summary="Teach one fact",
     )
-    async def learn(body: m.LearnRequest) -> dict[str, Any]:
+    async def learn(body: m.LearnRequest, deadline: RequestDeadline) -> dict[str, Any]:
         payload = {"text": body.content, "source": body.source, "metadata": body.metadata}
+        request = {k: v for k, v in payload.items() if v is not None}
         result = await gw.via_hybrid(
-            "learn", lambda: gw.hybrid.learn({k: v for k, v in payload.items() if v is not None})
+            "learn",
+            lambda t: gw.hybrid.learn(request, timeout=t),
+            deadline,
+            gw.settings.hybrid_timeout,
         )
         await gw.cache.invalidate()
         return _learned(result)
@@ -260,7 +307,7 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         tags=["learning"],
         summary="Teach up to 100 facts in one transaction",
     )
-    async def learn_batch(body: m.LearnBatchRequest) -> dict[str, Any]:
+    async def learn_batch(body: m.LearnBatchRequest, deadline: RequestDeadline) -> dict[str, Any]:
         items = [
             {
                 k: v
@@ -269,7 +316,12 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
             }
             for i in body.items
         ]
-        result = await gw.via_hybrid("learn_batch", lambda: gw.hybrid.learn_batch({"items": items}))
+        result = await gw.via_hybrid(
+            "learn_batch",
+            lambda t: gw.hybrid.learn_batch({"items": items}, timeout=t),
+            deadline,
+            gw.settings.hybrid_timeout,
+        )
         await gw.cache.invalidate()
         results = [_learned(r) for r in result.get("results", [])]
         concepts = int(result.get("concepts_created", 0))
@@ -289,7 +341,8 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         tags=["operations"],
     )
     async def ready() -> Any:
-        """Readiness: storage and hybrid answer and neither circuit breaker is open."""
+        """Readiness: storage and hybrid answer and neither circuit breaker is open; with
+        each breaker's state and its bulkhead's calls in flight."""
         problems = {name: why for name, why in (await gw.readiness()).items() if why}
         if problems:
             retry = max(gw.storage_breaker.retry_after(), gw.hybrid_breaker.retry_after(), 1)
@@ -302,7 +355,11 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
                 dependency=",".join(problems),
                 retry_after=retry,
             )
-        return {"status": "ready", "dependencies": {"storage": "ok", "hybrid": "ok"}}
+        return {
+            "status": "ready",
+            "dependencies": {"storage": "ok", "hybrid": "ok"},
+            "breakers": {"storage": gw.storage_guard.report(), "hybrid": gw.hybrid_guard.report()},
+        }
 
     @router.get(
         "/metrics",

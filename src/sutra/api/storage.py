@@ -1,4 +1,5 @@
-"""Storage calls as the gateway makes them: through the breaker, errors as HTTP errors.
+"""Storage calls as the gateway makes them: within the request's deadline, through the
+storage guard (breaker and bulkhead), errors as HTTP errors.
 
 A storage error that shows the server answered (bad argument, not found, write queue
 full) becomes the matching HTTP error and does not count against the breaker; an
@@ -11,7 +12,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sutra.api.breaker import CircuitBreaker, DependencyFailure
+from sutra.api.breaker import DependencyFailure
+from sutra.api.deadline import Deadline
+from sutra.api.guard import Guard
 from sutra.api.metrics import ApiMetrics
 from sutra.common.http import ServiceError
 from sutra.storage.aio import AsyncStorageClient
@@ -34,20 +37,26 @@ def _field_of(message: str, default: str) -> str:
 
 
 class StorageGateway:
-    def __init__(
-        self, client: AsyncStorageClient, breaker: CircuitBreaker, metrics: ApiMetrics
-    ) -> None:
+    def __init__(self, client: AsyncStorageClient, guard: Guard, metrics: ApiMetrics) -> None:
         self.client = client
-        self.breaker = breaker
+        self.guard = guard
         self.metrics = metrics
 
     async def call(
-        self, operation: str, fn: Callable[[], Awaitable[T]], *, field: str = "body"
+        self,
+        operation: str,
+        fn: Callable[[float], Awaitable[T]],
+        deadline: Deadline,
+        *,
+        field: str = "body",
     ) -> T:
+        """`fn(timeout)`, given min(the client's timeout, the request's budget left)."""
+        timeout = self.guard.timeout(deadline, self.client.timeout)
+
         async def attempt() -> T:
             started = time.perf_counter()
             try:
-                return await fn()
+                return await fn(timeout)
             except InvalidArgument as exc:
                 raise ServiceError(
                     422, "invalid_request", exc.message, field=_field_of(exc.message, field)
@@ -65,7 +74,10 @@ class StorageGateway:
             except DeadlineExceeded as exc:
                 raise DependencyFailure(
                     ServiceError(
-                        504, "deadline_exceeded", f"storage: {exc.message}", dependency=DEPENDENCY
+                        504,
+                        "deadline_exceeded",
+                        f"storage: deadline exceeded: {exc.message}",
+                        dependency=DEPENDENCY,
                     )
                 ) from None
             except StorageError as exc:
@@ -83,4 +95,4 @@ class StorageGateway:
                     time.perf_counter() - started
                 )
 
-        return await self.breaker.call(attempt)
+        return await self.guard.call(attempt)

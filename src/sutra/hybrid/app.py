@@ -7,6 +7,15 @@ concepts of each step in one GetConcepts, the neighbour reads of a search level 
 side). That keeps one client and one error model for every service, and the loop
 free for other requests, without a second async gRPC client to keep in step with it.
 Embedding happens in the micro-batching worker (`batching`), called from those threads.
+
+Deadlines. A caller may send `X-Sutra-Deadline-Ms`: how many milliseconds it will wait,
+counted from when the request arrives here (relative, like gRPC's `grpc-timeout`, because
+the caller's clock is another pod's). The request's work then ends by that time: it is not
+started once the time is spent (waiting for a worker thread), every storage call gets the
+time left as its gRPC deadline (`StorageClient.bounded`), and so does the wait for
+embeddings. A request out of time is answered 504 `deadline_exceeded`, naming storage when
+a storage call was cut by the deadline. Without the header, each storage call has its own
+timeout (SUTRA_HYBRID_STORAGE_TIMEOUT) as before.
 """
 
 from __future__ import annotations
@@ -14,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -33,9 +43,9 @@ from sutra.hybrid.batching import EmbedderStopped, EmbeddingService, EmbedQueueF
 from sutra.hybrid.embeddings import Embedder
 from sutra.hybrid.learning import Learner, LearnItem
 from sutra.hybrid.metrics import HybridMetrics
-from sutra.hybrid.reasoning import Reasoner
+from sutra.hybrid.reasoning import Reasoner, bounded_embed
 from sutra.hybrid.settings import HybridSettings
-from sutra.storage.client import RetryPolicy, StorageClient
+from sutra.storage.client import CallerDeadlineExceeded, RetryPolicy, StorageClient
 from sutra.storage.errors import (
     DeadlineExceeded,
     InvalidArgument,
@@ -48,6 +58,12 @@ from sutra.storage.errors import (
 log = logging.getLogger("sutra.hybrid")
 T = TypeVar("T")
 RETRY_AFTER = 1.0
+DEADLINE_HEADER = "X-Sutra-Deadline-Ms"
+_ARRIVED = "sutra.arrived"  # scope key: when the request arrived (time.monotonic())
+_MILLISECONDS = re.compile(r"\s*(\d{1,9})\s*")
+# Past the deadline, a worker is still given this long to report a storage call the deadline
+# cut (a 504 naming storage) before the request is answered 504 as hybrid's own.
+DEADLINE_GRACE = 0.02
 
 # ------------------------------------------------------------------ request and response
 
@@ -169,6 +185,20 @@ class Health(BaseModel):
 
 def service_error(exc: Exception) -> ServiceError | None:
     """The client-facing error for a failure below a handler (None: unexpected)."""
+    if isinstance(exc, CallerDeadlineExceeded) and exc.called:
+        return ServiceError(
+            504,
+            "deadline_exceeded",
+            f"deadline exceeded: storage did not answer within the request's deadline "
+            f"({exc.message})",
+            dependency="storage",
+        )
+    if isinstance(exc, CallerDeadlineExceeded | TimeoutError):
+        return ServiceError(
+            504,
+            "deadline_exceeded",
+            "deadline exceeded: the request's deadline passed before hybrid finished it",
+        )
     if isinstance(exc, EmbedQueueFull):
         return ServiceError(
             503, "overloaded", str(exc), dependency="embedder", retry_after=RETRY_AFTER
@@ -215,6 +245,7 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope[_ARRIVED] = time.monotonic()  # the clock of the request's deadline
         path = scope["path"]
         route = path if path in self.routes else "other"
         method = scope["method"]
@@ -265,7 +296,7 @@ class Hybrid:
             metrics=metrics,
         )
         self.reasoner = Reasoner(self.storage, self.embeddings.embed)
-        self.learner = Learner(self.storage, self.embeddings.embed, self.reasoner.pool)
+        self._learner = Learner(self.storage, self.embeddings.embed, self.reasoner.pool)
         self.executor = ThreadPoolExecutor(settings.hybrid_workers, thread_name_prefix="work")
         self.started = time.monotonic()
 
@@ -279,11 +310,28 @@ class Hybrid:
         self.storage.close()
         self.probe.close()
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking work in the pool; storage and queue failures become ServiceErrors."""
+    def learner(self, deadline: float | None) -> Learner:
+        """A learner whose storage calls and embeddings end by `deadline`."""
+        if deadline is None:
+            return self._learner
+        storage = self.storage.bounded(deadline)
+        return Learner(storage, bounded_embed(self.embeddings.embed, deadline), self.reasoner.pool)
+
+    async def run(self, fn: Callable[[], T], deadline: float | None = None) -> T:
+        """Run blocking work in the pool, not started (and not awaited) past `deadline`;
+        storage, queue and deadline failures become ServiceErrors."""
         loop = asyncio.get_running_loop()
+
+        def start() -> T:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("the deadline passed while waiting for a worker")
+            return fn()
+
         try:
-            return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+            work = loop.run_in_executor(self.executor, start)
+            if deadline is None:
+                return await work
+            return await asyncio.wait_for(work, deadline - time.monotonic() + DEADLINE_GRACE)
         except Exception as exc:
             error = service_error(exc)
             if error is None:
@@ -312,6 +360,27 @@ class Hybrid:
                 f"embeds to {self.embeddings.dimension}",
                 dependency="storage",
             )
+
+
+def request_deadline(request: Request) -> float | None:
+    """When the caller needs the answer by (time.monotonic()), from X-Sutra-Deadline-Ms;
+    None without the header."""
+    raw = request.headers.get(DEADLINE_HEADER)
+    if raw is None:
+        return None
+    match = _MILLISECONDS.fullmatch(raw)
+    if match is None:
+        raise ServiceError(
+            422,
+            "invalid_request",
+            f"{DEADLINE_HEADER}: expected whole milliseconds, 0 to 999999999 (got {raw[:32]!r})",
+            field=DEADLINE_HEADER,
+        )
+    arrived = request.scope.get(_ARRIVED, time.monotonic())
+    return float(arrived) + int(match.group(1)) / 1000
+
+
+Deadline = Annotated[float | None, Depends(request_deadline)]
 
 
 def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
@@ -348,9 +417,9 @@ def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
     @app.post(
         "/sutra/learn", status_code=201, response_model=LearnResponse, responses=ERROR_RESPONSES
     )
-    async def learn(body: LearnRequest) -> dict[str, Any]:
+    async def learn(body: LearnRequest, deadline: Deadline) -> dict[str, Any]:
         item = LearnItem(body.text, body.source, body.metadata)
-        (result,) = await hybrid.run(hybrid.learner.learn, [item])
+        (result,) = await hybrid.run(lambda: hybrid.learner(deadline).learn([item]), deadline)
         metrics.learned.labels("concept").inc(len(result.concept_ids))
         metrics.learned.labels("association").inc(len(result.associations))
         return result.as_dict()
@@ -361,9 +430,9 @@ def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
         response_model=LearnBatchResponse,
         responses=ERROR_RESPONSES,
     )
-    async def learn_batch(body: LearnBatchRequest) -> dict[str, Any]:
+    async def learn_batch(body: LearnBatchRequest, deadline: Deadline) -> dict[str, Any]:
         items = [LearnItem(i.text, i.source, i.metadata) for i in body.items]
-        results = await hybrid.run(hybrid.learner.learn, items)
+        results = await hybrid.run(lambda: hybrid.learner(deadline).learn(items), deadline)
         out = [r.as_dict() for r in results]
         concepts = sum(int(r["concepts_created"]) for r in out)  # type: ignore[call-overload]
         associations = sum(int(r["associations_created"]) for r in out)  # type: ignore[call-overload]
@@ -372,22 +441,28 @@ def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
         return {"results": out, "concepts_created": concepts, "associations_created": associations}
 
     @app.post("/sutra/query", response_model=QueryResponse, responses=ERROR_RESPONSES)
-    async def query(body: QueryRequest) -> dict[str, Any]:
+    async def query(body: QueryRequest, deadline: Deadline) -> dict[str, Any]:
         result = await hybrid.run(
-            hybrid.reasoner.query,
-            body.query,
-            semantic_boost=body.semantic_boost,
-            max_depth=body.max_depth,
-            max_paths=body.max_paths,
-            threshold=body.threshold,
+            lambda: hybrid.reasoner.query(
+                body.query,
+                semantic_boost=body.semantic_boost,
+                max_depth=body.max_depth,
+                max_paths=body.max_paths,
+                threshold=body.threshold,
+                deadline=deadline,
+            ),
+            deadline,
         )
         metrics.reasoning_paths.observe(len(result["reasoning_paths"]))  # type: ignore[arg-type]
         metrics.concepts_accessed.observe(result["concepts_accessed"])  # type: ignore[arg-type]
         return result
 
     @app.post("/sutra/search", response_model=SearchResponse, responses=ERROR_RESPONSES)
-    async def search(body: SearchRequest) -> dict[str, Any]:
-        results = await hybrid.run(hybrid.reasoner.search, body.query, body.top_k, body.threshold)
+    async def search(body: SearchRequest, deadline: Deadline) -> dict[str, Any]:
+        results = await hybrid.run(
+            lambda: hybrid.reasoner.search(body.query, body.top_k, body.threshold, deadline),
+            deadline,
+        )
         return {"query": body.query, "results": results}
 
     @app.get("/ping")

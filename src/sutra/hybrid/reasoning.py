@@ -21,11 +21,15 @@ query(text):
    best path aloud. With no path, the closest seed statement is a direct semantic match
    (confidence b x similarity: the graph contributes nothing).
 Every ordering breaks ties by concept id, so the same data gives the same answer.
+
+With a deadline (a `time.monotonic()` time), storage calls and waits for embeddings end
+by it: the first step that finds no time left raises, so the query stops there.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,7 +46,14 @@ HOP_DECAY = 0.99
 LONE_PATH_PENALTY = 0.9
 SAME_ANSWER_JACCARD = 0.8
 
-Embed = Callable[[Sequence[str]], np.ndarray]
+Embed = Callable[..., np.ndarray]  # (texts, timeout=...) -> one unit row per text
+
+
+def bounded_embed(embed: Embed, deadline: float | None) -> Embed:
+    """`embed` that waits for its vectors until `deadline` at most (TimeoutError after)."""
+    if deadline is None:
+        return embed
+    return lambda texts: embed(texts, timeout=max(0.0, deadline - time.monotonic()))
 
 
 @dataclass(frozen=True)
@@ -145,13 +156,16 @@ class Reasoner:
 
     # ---------------------------------------------------------------- search
 
-    def search(self, query: str, top_k: int, threshold: float) -> list[dict[str, object]]:
-        vector = self.embed([query])[0]
+    def search(
+        self, query: str, top_k: int, threshold: float, deadline: float | None = None
+    ) -> list[dict[str, object]]:
+        storage = self.storage.bounded(deadline)
+        vector = bounded_embed(self.embed, deadline)([query])[0]
         hits = sorted(
-            (h for h in similar_concepts(self.storage, vector, top_k) if h.similarity >= threshold),
+            (h for h in similar_concepts(storage, vector, top_k) if h.similarity >= threshold),
             key=lambda h: (-h.similarity, h.concept_id),
         )
-        concepts = read_concepts(self.storage, self.pool, [h.concept_id for h in hits])
+        concepts = read_concepts(storage, self.pool, [h.concept_id for h in hits])
         return [
             {"concept_id": h.concept_id, "content": c.content, "similarity": _r(h.similarity)}
             for h, c in zip(hits, concepts, strict=True)
@@ -168,8 +182,9 @@ class Reasoner:
         max_depth: int = 3,
         max_paths: int = 5,
         threshold: float = 0.0,
+        deadline: float | None = None,
     ) -> dict[str, object]:
-        return _Query(self, query, semantic_boost, max_depth, max_paths, threshold).run()
+        return _Query(self, query, semantic_boost, max_depth, max_paths, threshold, deadline).run()
 
 
 class _Query:
@@ -189,9 +204,10 @@ class _Query:
         max_depth: int,
         max_paths: int,
         threshold: float,
+        deadline: float | None = None,
     ) -> None:
-        self.storage = reasoner.storage
-        self.embed = reasoner.embed
+        self.storage = reasoner.storage.bounded(deadline)
+        self.embed = bounded_embed(reasoner.embed, deadline)
         self.limits = reasoner.limits
         self.pool = reasoner.pool
         self.query = query

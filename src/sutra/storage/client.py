@@ -13,10 +13,15 @@ concept id (an upsert of the same record; a repeat may strengthen the concept on
 1.02 step, which is the only visible effect). LearnConcept without an id, LearnBatch
 and Snapshot are never retried: the caller decides. RESOURCE_EXHAUSTED (the write queue
 is full) is raised at once so that the caller can shed load.
+
+Deadlines. `bounded(deadline)` gives a view of the client (same channel) whose every call,
+retries included, ends by that time: a service answering a request with a deadline makes
+no storage call that outlives it. Running out of it raises `CallerDeadlineExceeded`.
 """
 
 from __future__ import annotations
 
+import copy
 import pathlib
 import random
 import time
@@ -53,6 +58,7 @@ __all__ = [
     "AssociationInput",
     "AssociationType",
     "BatchResult",
+    "CallerDeadlineExceeded",
     "Concept",
     "ConceptInput",
     "DeadlineExceeded",
@@ -146,6 +152,15 @@ class AssociationInput:
     type: AssociationType = AssociationType.SEMANTIC
     confidence: float | None = None
     weight: float | None = None
+
+
+class CallerDeadlineExceeded(DeadlineExceeded):
+    """The deadline of a `bounded` client ran out: `called` says whether it cut a call
+    (storage did not answer in time) or no call was made (the time was spent before)."""
+
+    def __init__(self, message: str, *, called: bool) -> None:
+        super().__init__(message)
+        self.called = called
 
 
 @dataclass(frozen=True)
@@ -268,6 +283,7 @@ class StorageClient:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     snapshot_timeout: float = 3600.0
     options: Sequence[tuple[str, Any]] = ()
+    _deadline: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._channel = grpc.insecure_channel(
@@ -277,6 +293,27 @@ class StorageClient:
         self._health_stub: Any = None
 
     # ------------------------------------------------------------- plumbing
+
+    def bounded(self, deadline: float | None) -> StorageClient:
+        """This client with every call ending by `deadline` (a `time.monotonic()` time); itself
+        for None. The view shares the channel: close the client, never the view."""
+        if deadline is None:
+            return self
+        view = copy.copy(self)
+        view._deadline = deadline
+        return view
+
+    def _allowed(self, timeout: float | None) -> float:
+        """The gRPC timeout of the next attempt: the call's own, cut to the deadline left."""
+        own = timeout or self.timeout
+        if self._deadline is None:
+            return own
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise CallerDeadlineExceeded(
+                f"{self.target}: not called, the caller's deadline had passed", called=False
+            )
+        return min(own, left)
 
     def _call(
         self,
@@ -288,20 +325,31 @@ class StorageClient:
     ) -> T:
         delays = self.retry.delays() if idempotent else iter(())
         while True:
+            allowed = self._allowed(timeout)
             try:
-                return method(request, timeout=timeout or self.timeout)
+                return method(request, timeout=allowed)
             except grpc.RpcError as exc:
                 code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
                 details = (exc.details() if hasattr(exc, "details") else None) or str(exc)
                 if code == grpc.StatusCode.UNAVAILABLE:
                     delay = next(delays, None)
-                    if delay is not None:
+                    if delay is not None and self._time_for(delay):
                         time.sleep(delay)
                         continue
                     details = f"{self.target}: {details}"
                 elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    details = f"{self.target}: no answer within {timeout or self.timeout} s"
+                    if allowed < (timeout or self.timeout):
+                        raise CallerDeadlineExceeded(
+                            f"{self.target}: no answer within the {allowed:.3g} s left of the "
+                            "caller's deadline",
+                            called=True,
+                        ) from None
+                    details = f"{self.target}: no answer within {allowed} s"
                 raise error_for(code, details) from None
+
+    def _time_for(self, delay: float) -> bool:
+        """Does a retry after `delay` seconds still start before the deadline?"""
+        return self._deadline is None or time.monotonic() + delay < self._deadline
 
     def close(self) -> None:
         self._channel.close()
