@@ -95,7 +95,7 @@ def assert_error(
     assert error["status"] == status
     assert isinstance(error["code"], str) and error["code"]
     assert isinstance(error["message"], str) and error["message"]
-    assert set(error) <= {"status", "code", "message", "field", "dependency"}
+    assert set(error) <= {"status", "code", "message", "field", "dependency", "retry_after"}
     if field is not None:
         assert error.get("field") == field, error
     if dependency is not None:
@@ -104,6 +104,9 @@ def assert_error(
     if retry_after:
         assert re.fullmatch(r"\d+", response.headers.get("retry-after", "")), response.headers
         assert int(response.headers["retry-after"]) >= 1
+    # The body says what the header says, and only when there is one.
+    header = response.headers.get("retry-after")
+    assert error.get("retry_after") == (int(header) if header else None), error
     return error
 
 

@@ -270,5 +270,12 @@ class BreakerReport(BaseModel):
 
 class ReadyResponse(BaseModel):
     status: Literal["ready"]
-    dependencies: dict[str, str]
+    dependencies: dict[str, str] = Field(
+        description='each dependency: "ok", or why it is unavailable'
+    )
+    degraded: list[str] = Field(
+        max_length=2,
+        description="dependencies that are down while this pod still serves what it can: "
+        "hybrid down means cached answers, reads and stats only",
+    )
     breakers: dict[str, BreakerReport]

@@ -341,23 +341,22 @@ def add_routes(router: FastAPI, gw: Gateway, vector_request: type[BaseModel]) ->
         tags=["operations"],
     )
     async def ready() -> Any:
-        """Readiness: storage and hybrid answer and neither circuit breaker is open; with
-        each breaker's state and its bulkhead's calls in flight."""
-        problems = {name: why for name, why in (await gw.readiness()).items() if why}
-        if problems:
-            retry = max(gw.storage_breaker.retry_after(), gw.hybrid_breaker.retry_after(), 1)
+        """Readiness: storage answers and its circuit breaker is closed. Hybrid's state is
+        reported, not required: while it is down this pod still serves reads, stats and cached
+        answers, which it could not if Kubernetes took every API pod out of the Service."""
+        problems = await gw.readiness()
+        if why := problems["storage"]:
             return error_response(
                 503,
                 "not_ready",
-                "; ".join(
-                    f"{name}: {why.removeprefix(name + ': ')}" for name, why in problems.items()
-                ),
-                dependency=",".join(problems),
-                retry_after=retry,
+                f"storage: {why.removeprefix('storage: ')}",
+                dependency="storage",
+                retry_after=max(gw.storage_breaker.retry_after(), 1),
             )
         return {
             "status": "ready",
-            "dependencies": {"storage": "ok", "hybrid": "ok"},
+            "dependencies": {name: why or "ok" for name, why in problems.items()},
+            "degraded": sorted(name for name, why in problems.items() if why),
             "breakers": {"storage": gw.storage_guard.report(), "hybrid": gw.hybrid_guard.report()},
         }
 

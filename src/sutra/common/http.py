@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("sutra.http")
@@ -27,6 +27,9 @@ class ErrorDetail(BaseModel):
     message: str
     field: str | None = None
     dependency: str | None = None
+    retry_after: int | None = Field(
+        None, description="seconds to wait before retrying, as in the Retry-After header"
+    )
 
 
 class ErrorBody(BaseModel):
@@ -74,12 +77,18 @@ def error_response(
     dependency: str | None = None,
     retry_after: float | None = None,
 ) -> JSONResponse:
+    seconds = max(1, round(retry_after)) if retry_after is not None else None
     body = ErrorBody(
         error=ErrorDetail(
-            status=status, code=code, message=message, field=field, dependency=dependency
+            status=status,
+            code=code,
+            message=message,
+            field=field,
+            dependency=dependency,
+            retry_after=seconds,
         )
     )
-    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
+    headers = {"Retry-After": str(seconds)} if seconds is not None else None
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
