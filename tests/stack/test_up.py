@@ -141,13 +141,42 @@ def test_up_loads_the_demo_and_answers_through_the_api(stack):
     assert process.wait(timeout=90) == 0
 
 
+def process_group(pid: int) -> int:
+    """The process group of `pid` (field 5 of /proc/PID/stat, after the command's parens)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[2])
+
+
 def test_the_services_stop_even_when_up_is_killed(stack):
-    """SIGKILL gives `sutra up` no chance to stop its children: the kernel must (Linux)."""
+    """SIGKILL gives `sutra up` no chance to stop its children: their lifeline must."""
     process, _, _, data_dir = stack
-    assert processes_with(str(data_dir))
+    children = [pid for pid in processes_with(str(data_dir)) if pid != process.pid]
+    assert len(children) == len(installed())
+    groups = {process_group(pid) for pid in children}
+    assert len(groups) == 1, "the children share one process group"
+    assert groups != {process_group(process.pid)}, "a group of their own, not sutra up's"
     process.kill()
     process.wait()
-    assert wait_until_gone(str(data_dir)) == []
+    assert wait_until_gone(str(data_dir), timeout=20) == []
+
+
+def test_the_services_stop_when_up_is_killed_while_starting(tmp_path: Path):
+    """Killed while a child is being started (mid-import): that child goes too."""
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [SUTRA, "up", "--data-dir", str(data_dir), "--no-demo"],
+        env=stack_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_line(process, "sutra-hybrid", timeout=120)  # `starting (python -m ...)`
+        assert processes_with(str(data_dir))
+    finally:
+        process.kill()
+        process.wait()
+    assert wait_until_gone(str(data_dir), timeout=20) == []
 
 
 def test_a_port_in_use_is_one_line_naming_the_port(tmp_path: Path):
@@ -168,3 +197,24 @@ def test_a_port_in_use_is_one_line_naming_the_port(tmp_path: Path):
     assert done.stderr.strip().count("\n") == 0
     assert str(port) in done.stderr
     assert "SUTRA_STORAGE_PORT" in done.stderr
+
+
+def test_sigterm_while_starting_stops_what_started_and_exits_0(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [SUTRA, "up", "--data-dir", str(data_dir), "--no-demo"],
+        env=stack_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_line(process, "sutra-hybrid", timeout=120)  # the store is up, hybrid starting
+        process.send_signal(signal.SIGTERM)
+        lines = wait_for_line(process, "stopping (SIGTERM)", timeout=30)
+        assert process.wait(timeout=60) == 0, "\n".join(lines)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert wait_until_gone(str(data_dir), timeout=20) == []

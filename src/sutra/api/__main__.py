@@ -10,11 +10,12 @@ import sys
 
 from sutra.api.settings import ApiSettings
 from sutra.common.logging import configure_logging, log_event
-from sutra.common.serve import listen, serve
+from sutra.common.serve import listen, serve, stop_signals
 from sutra.common.settings import load_settings
 
 
 def main() -> int:
+    stop_signals()  # from the start: a SIGTERM while the app is built is kept
     settings = load_settings(ApiSettings, "sutra-api")
     log = configure_logging("api", settings.log_level)
     sock = listen("sutra-api", settings.api_host, settings.api_port)

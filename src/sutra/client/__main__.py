@@ -10,11 +10,12 @@ import sys
 
 from sutra.client.settings import ClientSettings
 from sutra.common.logging import configure_logging, log_event
-from sutra.common.serve import listen, serve
+from sutra.common.serve import listen, serve, stop_signals
 from sutra.common.settings import load_settings
 
 
 def main() -> int:
+    stop_signals()  # from the start: a SIGTERM while the app is built is kept
     settings = load_settings(ClientSettings, "sutra-client")
     log = configure_logging("client", settings.log_level)
     sock = listen("sutra-client", settings.client_host, settings.client_port, backlog=1024)

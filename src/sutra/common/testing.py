@@ -30,6 +30,7 @@ __all__ = [
     "free_port",
     "poll",
     "run_http_service",
+    "start_http_service",
     "wait_http_ready",
 ]
 
@@ -83,6 +84,14 @@ class ServiceProcess:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
+    def stop(self, timeout: float = 30.0) -> None:
+        """Make sure it is gone: SIGTERM, then SIGKILL after `timeout` (a cleanup, not a test)."""
+        if self.process.poll() is None:
+            try:
+                self.terminate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
@@ -96,6 +105,14 @@ class HttpService(ServiceProcess):
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def wait_ready(self, path: str = "/ready", timeout: float = 60.0) -> None:
+        """Poll GET path until 200; RuntimeError naming the module, with its log's tail."""
+        try:
+            wait_http_ready(self.host, self.port, path, timeout, self.process)
+        except Exception as exc:
+            tail = "\n".join(self.log().splitlines()[-20:])
+            raise RuntimeError(f"{self.module}: {exc}; log:\n{tail}") from None
 
 
 def _status(host: str, port: int, path: str, timeout: float) -> int | None:
@@ -132,6 +149,29 @@ def wait_http_ready(
         time.sleep(0.05)
 
 
+def start_http_service(
+    module: str,
+    *,
+    env: Mapping[str, str],
+    port: int,
+    log_path: Path | str,
+    host: str = "127.0.0.1",
+) -> HttpService:
+    """Start `python -m module` and return at once: several can then start side by side
+    (`wait_ready` each). The caller stops it; `run_http_service` does both."""
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+        )
+    return HttpService(process=process, module=module, host=host, port=port, log_path=log_path)
+
+
 @contextlib.contextmanager
 def run_http_service(
     module: str,
@@ -148,28 +188,9 @@ def run_http_service(
     `env` is added to this process's environment; the caller sets the service's own host and
     port variables (e.g. SUTRA_HYBRID_PORT) to match `host` and `port`.
     """
-    log_path = Path(log_path)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    child_env = {**os.environ, **env}
-    with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", module],
-            env=child_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-        )
-    service = HttpService(process=process, module=module, host=host, port=port, log_path=log_path)
+    service = start_http_service(module, env=env, port=port, log_path=log_path, host=host)
     try:
-        try:
-            wait_http_ready(host, port, ready_path, startup_timeout, process)
-        except Exception as exc:
-            tail = "\n".join(service.log().splitlines()[-20:])
-            raise RuntimeError(f"{module}: {exc}; log:\n{tail}") from None
+        service.wait_ready(ready_path, startup_timeout)
         yield service
     finally:
-        if process.poll() is None:
-            try:
-                service.terminate(timeout=30)
-            except subprocess.TimeoutExpired:
-                service.kill()
+        service.stop()

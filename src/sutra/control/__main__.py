@@ -10,7 +10,7 @@ import logging
 import sys
 
 from sutra.common.logging import configure_logging, log_event
-from sutra.common.serve import listen, serve
+from sutra.common.serve import listen, serve, stop_signals
 from sutra.common.settings import load_settings
 from sutra.control.settings import ControlSettings
 
@@ -21,6 +21,7 @@ NO_TOKEN_WARNING = (
 
 
 def main() -> int:
+    stop_signals()  # from the start: a SIGTERM while the app is built is kept
     settings = load_settings(ControlSettings, "sutra-control")  # never echoes the token
     log = configure_logging("control", settings.log_level)
     host, port = settings.listen_host, settings.control_port

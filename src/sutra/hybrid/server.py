@@ -9,7 +9,7 @@ the process exits 0.
 from __future__ import annotations
 
 from sutra.common.logging import configure_logging
-from sutra.common.serve import listen, serve
+from sutra.common.serve import listen, serve, stop_signals
 from sutra.common.settings import fail, load_settings
 from sutra.hybrid.settings import HybridSettings
 
@@ -17,6 +17,7 @@ PROGRAM = "sutra-hybrid"
 
 
 def main() -> int:
+    stop_signals()  # from the start: a SIGTERM while the app is built is kept
     settings = load_settings(HybridSettings, PROGRAM)
     log = configure_logging("hybrid", settings.log_level)
     sock = listen(PROGRAM, settings.hybrid_host, settings.hybrid_port)

@@ -51,6 +51,7 @@ def load_demo(stack: Any) -> None:
         return
     facts = demo_facts()
     for number, batch in enumerate(batches(facts), start=1):
+        stack.check_stop()  # a Ctrl-C while the demo loads stops between two batches
         post_json(
             api.url + "/learn/batch", {"items": [{"content": f, "source": "demo"} for f in batch]}
         )

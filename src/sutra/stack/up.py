@@ -1,17 +1,19 @@
 """`sutra up`: run the stack as local processes, prefix their logs, stop them all on Ctrl-C.
 
 Services start in dependency order and each must be ready before the next starts, so a failure
-is reported against the service that caused it. Every child shares one process group with
-nothing else: on exit (Ctrl-C, SIGTERM, or a child dying) they are stopped in reverse order with
-SIGTERM, which lets the storage server commit its queue, then SIGKILL after a grace period.
+is reported against the service that caused it. The children share one process group of their
+own, so a terminal's Ctrl-C reaches `sutra up` alone. On exit (Ctrl-C, SIGTERM, SIGHUP, or a
+child dying) they are stopped in reverse order with SIGTERM, which lets the storage server
+commit its queue, then SIGKILL after a grace period (at once on a second stop signal). The signal
+handlers only record the signal (`StopSignals`); the main loop sees it and stops the stack.
+If `sutra up` itself is killed (SIGKILL included), each child notices through its lifeline
+(`sutra.stack.lifeline`) and stops itself.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,30 +22,26 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from sutra.common.serve import StopSignals
+from sutra.stack.lifeline import Lifeline
 from sutra.stack.services import Service
 
 STOP_GRACE_SECONDS = 30.0
 READY_TIMEOUT_SECONDS = 120.0
+UP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # each stops the stack in order
 
 
 class StackError(RuntimeError):
     """The stack cannot start; the message is one line for the user."""
 
 
-def orphan_guard() -> list[str]:
-    """A command prefix that stops a child when `sutra up` itself dies without cleaning up.
-
-    The children run in their own session (so a terminal's Ctrl-C reaches `sutra up` alone),
-    which also means nothing stops them if `sutra up` is killed with SIGKILL. On Linux,
-    util-linux's `setpriv --pdeathsig TERM` asks the kernel to send them SIGTERM then.
-    """
-    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
-    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+class Stopped(Exception):
+    """A stop signal arrived; raised by the main loop (never by a signal handler)."""
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -84,8 +82,10 @@ class Stack:
 
     services: list[Service]
     environ: dict[str, str]
+    signals: StopSignals
     out: TextIO = sys.stdout
     running: list[Running] = field(default_factory=list)
+    lifeline: Lifeline = field(default_factory=Lifeline)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def say(self, name: str, line: str) -> None:
@@ -98,18 +98,24 @@ class Stack:
         for line in stream:
             self.say(name, line.rstrip("\n"))
 
+    def check_stop(self) -> None:
+        """Raise `Stopped` once a stop signal has arrived."""
+        if self.signals.name is not None:
+            raise Stopped(self.signals.name)
+
     def start(self, service: Service) -> Running:
         process = subprocess.Popen(
-            [*orphan_guard(), sys.executable, "-u", "-m", service.module],
+            self.lifeline.command(service.module, STOP_GRACE_SECONDS),
             env=self.environ,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
-            # Its own session: a terminal's Ctrl-C reaches `sutra up` alone, which then stops
-            # the children in reverse start order (the API before the store it writes to).
-            start_new_session=True,
+            pass_fds=(self.lifeline.read_fd,),
+            # One group of their own: a terminal's Ctrl-C reaches `sutra up` alone, which then
+            # stops the children in reverse start order (the API before the store it writes to).
+            process_group=self.running[0].process.pid if self.running else 0,
         )
         assert process.stdout is not None
         pump = threading.Thread(target=self._pump, args=(service.name, process.stdout), daemon=True)
@@ -124,13 +130,14 @@ class Stack:
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while time.monotonic() < deadline:
+            self.check_stop()
             code = running.process.poll()
             if code is not None:
                 raise StackError(f"{running.service.name} exited with code {code} while starting")
             ok, last = probe(running)
             if ok:
                 return
-            time.sleep(0.2)
+            self.signals.wait(0.2)
         raise StackError(f"{running.service.name} not ready after {timeout:.0f} s: {last}")
 
     def dead(self) -> Running | None:
@@ -141,13 +148,22 @@ class Stack:
         for running in reversed(self.running):
             if running.process.poll() is None:
                 running.process.send_signal(signal.SIGTERM)
-                try:
-                    running.process.wait(timeout=STOP_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    self.say(running.service.name, "did not stop in time; killing it")
+                if not self._exited(running.process, STOP_GRACE_SECONDS):
+                    self.say(running.service.name, "still running; killing it")
                     running.process.kill()
                     running.process.wait()
             running.pump.join(timeout=2)
+
+    def _exited(self, process: subprocess.Popen[str], timeout: float) -> bool:
+        """Did `process` exit within `timeout`? Gives up early on a second stop signal."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                process.wait(timeout=0.1)
+                return True
+            except subprocess.TimeoutExpired:
+                if len(self.signals.received) > 1 or time.monotonic() > deadline:
+                    return False
 
 
 def probe(running: Running) -> tuple[bool, str]:
@@ -185,20 +201,6 @@ def stack_environment(data_dir: Path, services: list[Service]) -> dict[str, str]
     return environ
 
 
-@contextlib.contextmanager
-def signals_raise_keyboard_interrupt() -> Iterator[None]:
-    """SIGTERM stops the stack the way Ctrl-C does."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run(
     services: list[Service],
     data_dir: Path,
@@ -206,29 +208,38 @@ def run(
     after_ready: Callable[[Stack], None] | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Start everything, wait until a child dies or the user stops us; always stop everyone."""
+    """Start everything, wait until a child dies or the user stops us; always stop everyone.
+
+    0 after a stop signal (SIGINT, SIGTERM, SIGHUP), 1 when a child died on its own.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     environ = stack_environment(data_dir, services)
     check_ports(services, environ)
-    stack = Stack(services, environ, out)
-    code = 0
-    with signals_raise_keyboard_interrupt():
-        try:
-            for service in services:
-                stack.say(service.name, f"starting (python -m {service.module})")
-                stack.wait_ready(stack.start(service))
-                stack.say(service.name, "ready")
-            if after_ready is not None:
-                after_ready(stack)
-            while (dead := stack.dead()) is None:
-                time.sleep(0.2)
-            stack.say(dead.service.name, f"exited with code {dead.process.returncode}; stopping")
-            code = 1
-        except KeyboardInterrupt:
-            stack.say("sutra up", "stopping")
-        finally:
-            stack.stop()
-    return code
+    stack = Stack(services, environ, StopSignals(UP_SIGNALS).install(), out)
+    try:
+        return _serve(stack, after_ready)
+    except Stopped as stopped:
+        stack.say("sutra up", f"stopping ({stopped})")
+        return 0
+    finally:
+        stack.stop()
+        stack.lifeline.close()
+        stack.signals.uninstall()
+
+
+def _serve(stack: Stack, after_ready: Callable[[Stack], None] | None) -> int:
+    """Start every service, then wait for a stop signal (raises `Stopped`) or a dead child."""
+    for service in stack.services:
+        stack.say(service.name, f"starting (python -m {service.module})")
+        stack.wait_ready(stack.start(service))
+        stack.say(service.name, "ready")
+    if after_ready is not None:
+        after_ready(stack)
+    while (dead := stack.dead()) is None:
+        stack.signals.wait(0.2)
+        stack.check_stop()
+    stack.say(dead.service.name, f"exited with code {dead.process.returncode}; stopping")
+    return 1
 
 
 def post_json(url: str, payload: object, timeout: float = 60.0) -> dict[str, object]:

@@ -3,15 +3,14 @@
 Handlers only translate: protobuf in, engine call, protobuf out. Engine errors become
 their gRPC status with the engine's message, so a client sees exactly what was wrong.
 Shutdown (SIGTERM or SIGINT) reports NOT_SERVING, stops taking RPCs, lets running ones
-finish, drains and commits the write queue, persists the vector index and exits 0.
+finish, drains and commits the write queue, persists the vector index and exits 0; the signal
+handler only records the signal, the main thread does all of that.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from sutra.common.logging import configure_logging, log_event
 from sutra.common.metrics import MetricsServer, serve_metrics
+from sutra.common.serve import stop_signals
 from sutra.common.settings import fail, load_settings
 from sutra.storage.engine import Concept, Engine
 from sutra.storage.errors import InvalidArgument, StorageError
@@ -333,7 +333,12 @@ class StorageServer:
 
 
 def serve(settings: StorageSettings) -> int:
-    """Run until SIGTERM or SIGINT; 0 after an orderly stop, 2 when it cannot start."""
+    """Run until SIGTERM or SIGINT; 0 after an orderly stop, 2 when it cannot start.
+
+    The signal is only recorded (`StopSignals`); this thread wakes on it and stops the server,
+    so logging, draining and closing never run inside a signal handler.
+    """
+    signals = stop_signals()  # first: a signal while the store opens stops it once it serves
     logger = configure_logging("storage", settings.log_level)
     started = time.monotonic()
     try:
@@ -347,14 +352,6 @@ def serve(settings: StorageSettings) -> int:
     except Exception as exc:
         server.engine.close()
         fail(PROGRAM, str(exc))
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log_event(logger, "stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     stats = server.engine.stats()
     log_event(
         logger,
@@ -367,10 +364,10 @@ def serve(settings: StorageSettings) -> int:
         sequence=stats.sequence,
         startup_seconds=round(time.monotonic() - started, 3),
     )
-    while not stop.wait(3600):
-        pass
+    name = signals.wait()
+    log_event(logger, "stopping", signal=name)
     server.stop()
-    log_event(logger, "stopped", sequence=server.engine.sequence)
+    log_event(logger, "stopped", signal=name, sequence=server.engine.sequence)
     return 0
 
 
