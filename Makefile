@@ -31,9 +31,8 @@ run: $(BIN)/sutra ## run the whole stack locally with the demo knowledge (Ctrl-C
 check: $(BIN)/sutra ## render, validate and policy-check every tier
 	$(BIN)/sutra check
 
-generate: $(BIN)/sutra ## regenerate gatekeeper/ and the tiers' alerts from policies/
-	$(BIN)/sutra gatekeeper generate
-	$(BIN)/sutra alerts generate
+generate: $(BIN)/sutra ## regenerate every file derived from policies/ and the tier table
+	$(BIN)/sutra generate
 
 schemas: $(BIN)/sutra ## download the vendored CRD schemas again at the pinned catalog commit
 	$(BIN)/sutra schemas refresh

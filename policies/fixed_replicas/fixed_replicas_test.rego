@@ -5,7 +5,7 @@ import data.sutra.lib.fixtures as f
 good := f.tier_objects("medium")
 
 test_compliant_tiers_allowed if {
-	every t in ["low", "medium", "high"] {
+	every t, _ in data.sutra.lib.k8s.config.tiers {
 		objs := f.tier_objects(t)
 		count(deny) == 0 with input as f.tier_input(t, objs)
 	}

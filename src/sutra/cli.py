@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "sutra.gitops.generate_commands",
     "sutra.gitops.release_commands",
     "sutra.gitops.scan",
+    "sutra.gitops.tier_commands",
     "sutra.stack.commands",
     "sutra.storage.commands",
 )

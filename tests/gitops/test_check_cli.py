@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sutra.gitops import tiers
 from sutra.gitops.paths import crd_schema_dir
 
 from .conftest import TOKEN_FILE_ENV, TOKEN_SECRET_ENV, drop_digest, edit
@@ -149,7 +150,7 @@ def test_a_schema_error_is_reported_as_a_violation(sutra: Run, repo: Path) -> No
     edit(repo / "base/sutra-client/service.yaml", "  type: ClusterIP\n", "  typo: ClusterIP\n")
     done = sutra("check", "--quiet")
     assert done.returncode == 1
-    for tier in ("low", "medium", "high"):
+    for tier in tiers.names(repo):
         assert any(
             line.startswith(f"{tier} Service/sutra-client: spec:") and line.endswith("[schema]")
             for line in done.stdout.splitlines()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sutra import cli
+from sutra.gitops import tiers
 from sutra.gitops.scan import ScanError, collect, run_checkov
 from sutra.gitops.tools import find_tool
 
@@ -43,7 +44,7 @@ def scan(capsys: pytest.CaptureFixture, *tiers: str) -> tuple[int, list[str], st
 
 
 def failures(lines: list[str]) -> set[str]:
-    return {line for line in lines if line.split(" ", 1)[0] in ("low", "medium", "high")}
+    return {line for line in lines if line.split(" ", 1)[0] in tiers.names(CHECKOUT)}
 
 
 def test_every_tier_of_the_checkout_is_clean() -> None:
@@ -54,10 +55,11 @@ def test_every_tier_of_the_checkout_is_clean() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    for tier, line in zip(("low", "medium", "high"), lines[:3], strict=True):
+    names = tiers.names(CHECKOUT)
+    for tier, line in zip(names, lines[: len(names)], strict=True):
         assert line.startswith(f"{tier}: ") and line.endswith(" passed, 0 failed, 0 skipped"), line
         assert int(line.split()[1]) > 500  # every object was scanned, not an empty file
-    assert lines[-1] == f"3 tiers scanned by checkov {CHECKOV_VERSION}: clean"
+    assert lines[-1] == f"{len(names)} tiers scanned by checkov {CHECKOV_VERSION}: clean"
 
 
 def test_a_tag_without_its_digest_fails_naming_the_check(copy: Path, capsys) -> None:
@@ -141,9 +143,8 @@ def test_without_checkov_it_says_how_to_install_it(
 def test_an_unknown_tier_is_a_usage_error(copy: Path, capsys) -> None:
     code, lines, err = scan(capsys, "staging")
     assert code == 2 and lines == []
-    assert (
-        err.strip() == "sutra scan: error: unknown tier 'staging' (choose from low, medium, high)"
-    )
+    known = ", ".join(tiers.names(CHECKOUT))
+    assert err.strip() == f"sutra scan: error: unknown tier 'staging' (choose from {known})"
 
 
 def test_a_tier_without_a_single_check_is_an_error_not_a_pass(tmp_path: Path) -> None:

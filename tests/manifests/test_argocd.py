@@ -31,13 +31,16 @@ def test_a_misplaced_field_fails_the_crd_schema(argocd_objects, repo) -> None:
     assert "spec.syncPolicy" in found[0].message
 
 
-def test_the_project_is_confined_to_this_repository_and_namespace(argocd_objects) -> None:
+def test_the_project_is_confined_to_this_repository_and_namespace(
+    argocd_objects, tier_table
+) -> None:
     spec = argocd_objects.get("AppProject", "sutra")["spec"]
     assert spec["sourceRepos"] == [REPO_URL]
-    # Besides sutra-ai, only the traffic-scaling tiers reach into monitoring (adapter rules).
+    # Besides sutra-ai, only the tiers the table lets ship there reach into monitoring.
+    shipping = {t for e in tier_table["namespace"]["outside"] for t in e["tiers"]}
     assert {(d["name"], d["namespace"]) for d in spec["destinations"]} == {
         (f"sutra-{t}", "sutra-ai") for t in TIERS
-    } | {("sutra-medium", "monitoring"), ("sutra-high", "monitoring")}
+    } | {(f"sutra-{t}", "monitoring") for t in shipping}
     assert all("server" not in d for d in spec["destinations"])
     assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 import yaml
@@ -14,8 +15,10 @@ TIERS = TABLE["tiers"]
 ALL_WORKLOADS = set().union(*(set(t["workloads"]) for t in TIERS.values()))
 
 
-def test_three_tiers() -> None:
-    assert list(TIERS) == ["low", "medium", "high"]
+def test_tiers_are_named_for_clusters_and_overlays() -> None:
+    """Each name becomes a cluster (`sutra-<tier>`), an overlay folder and a label value."""
+    assert len(TIERS) >= 1
+    assert all(re.fullmatch(r"[a-z][a-z0-9-]{0,20}", tier) for tier in TIERS)
 
 
 def test_each_tier_runs_every_workload_of_the_tier_below() -> None:

@@ -15,8 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sutra.gitops import gatekeeper, render, tier_alerts, validate
-from sutra.gitops.paths import TIERS, crd_schema_dir, policy_dir, repo_root
+from sutra.gitops import argocd_files, gatekeeper, render, tier_alerts, tier_docs, validate
+from sutra.gitops import tiers as tier_table
+from sutra.gitops.paths import crd_schema_dir, policy_dir, repo_root
 from sutra.gitops.policy import PolicySet, Violation
 from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
 
@@ -97,7 +98,7 @@ def workloads(objects: Sequence[dict[str, Any]]) -> list[Workload]:
 
 
 def check(
-    tiers: Sequence[str] = TIERS,
+    tiers: Sequence[str] | None = None,
     versions: Sequence[str] | None = None,
     root: Path | None = None,
 ) -> list[Report]:
@@ -105,10 +106,11 @@ def check(
     judge tiers) and, when policies/ has admission rules or the checkout has a gatekeeper/, one
     for gatekeeper/ (schemas, and up to date with policies/; missing is a violation). Raises
     RenderError, UnknownTier, ValidationSetupError, PolicyError or GatekeeperError when the
-    gate itself cannot run."""
-    for tier in tiers:
-        render.check_tier(tier)
+    gate itself cannot run. Default: every tier of the table."""
     root = root or repo_root()
+    tiers = list(tiers) if tiers else list(tier_table.names(root))
+    for tier in tiers:
+        render.check_tier(tier, root)
     versions = validate.kube_versions(versions)
     schema_dir = crd_schema_dir(root)
     # kustomize runs are independent processes: render them side by side.
@@ -130,7 +132,10 @@ def check(
         )
         if report.target == GATEKEEPER:
             report.violations.extend(_not_generated(root))
-        elif report.target != ARGOCD:
+        elif report.target == ARGOCD:
+            report.violations.extend(argocd_files.FILES.violations(root, ARGOCD))
+            report.violations.extend(tier_docs.FILES.violations(root, "docs"))
+        else:
             report.violations.extend(policies.evaluate(report.objects, report.target))
             report.violations.extend(tier_alerts.violations(root, report.target))
     return reports
@@ -145,15 +150,9 @@ def _not_generated(root: Path) -> list[Violation]:
     """Every file of gatekeeper/ that `sutra gatekeeper generate` would write differently;
     the folder itself when it is missing."""
     if (root / GATEKEEPER).is_dir():
-        problems = gatekeeper.stale(root)
-    else:
-        problems = [(f"{GATEKEEPER}/", "is missing")]
-    return [
-        Violation(
-            GATEKEEPER, "File", path, f"{problem}: run `sutra gatekeeper generate`", "generated"
-        )
-        for path, problem in problems
-    ]
+        return gatekeeper.FILES.violations(root, GATEKEEPER)
+    message = "is missing: run `sutra gatekeeper generate`"
+    return [Violation(GATEKEEPER, "File", f"{GATEKEEPER}/", message, "generated")]
 
 
 def _range(w: Workload) -> str:
@@ -206,5 +205,5 @@ def verdict(reports: Sequence[Report]) -> str:
 def gate(root: Path) -> list[str]:
     """Every violation line for all tiers of the checkout at ROOT (empty when clean), for
     callers such as promotion that must refuse a change the gate would reject."""
-    reports = check(TIERS, None, root)
+    reports = check(None, None, root)
     return [str(v) for report in reports for v in report.violations]

@@ -10,8 +10,6 @@ import argparse
 import sys
 from typing import Any
 
-from sutra.gitops.paths import TIERS
-
 
 def register(subparsers: Any) -> None:
     check = subparsers.add_parser(
@@ -24,7 +22,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     check.add_argument(
-        "tiers", nargs="*", metavar="TIER", help=f"tiers to check (default: {' '.join(TIERS)})"
+        "tiers", nargs="*", metavar="TIER", help="tiers to check (default: every tier of the table)"
     )
     check.add_argument(
         "--kube-version",
@@ -44,15 +42,14 @@ def register(subparsers: Any) -> None:
         help="print a tier's manifests as Argo CD will apply them",
         description="Print the YAML that kustomize renders for one tier (or for argocd/).",
     )
-    render.add_argument("tier", metavar="TIER", help=f"one of {', '.join(TIERS)}, or argocd")
+    render.add_argument("tier", metavar="TIER", help="a tier of the table, or argocd")
     render.set_defaults(func=run_render)
 
 
 def run_check(args: argparse.Namespace) -> int:
     from sutra.gitops import check
 
-    tiers = list(dict.fromkeys(args.tiers)) or list(TIERS)
-    reports = check.check(tiers, args.kube_versions)
+    reports = check.check(list(dict.fromkeys(args.tiers)), args.kube_versions)
     for report in reports:
         if not args.quiet:
             print("\n".join(check.summary(report)))

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from sutra.gitops import git
-from sutra.gitops.paths import TIERS
+from sutra.gitops import tiers as tier_table
 from sutra.gitops.render import RenderError, render_tier
 
 ObjectKey = tuple[str, str, str, str]  # group, kind, namespace, name
@@ -95,13 +95,13 @@ def _render_or_empty(render: Renderer, tier: str, root: Path) -> list[dict[str, 
 def diff_tiers(
     root: Path,
     base_ref: str | None = None,
-    tiers: Iterable[str] = TIERS,
+    tiers: Iterable[str] | None = None,
     render: Renderer = render_tier,
 ) -> tuple[str, list[TierDiff]]:
     """Render `tiers` at `base_ref` (default: merge base with main) and in the working tree."""
     commit = git.resolve(root, base_ref) if base_ref else git.default_base(root)
     short = commit[:12]
-    tiers = list(tiers)
+    tiers = list(tiers) if tiers is not None else list(tier_table.names(root))
     with git.worktree(root, commit) as base_tree:
         try:
             before = {tier: _render_or_empty(render, tier, base_tree) for tier in tiers}

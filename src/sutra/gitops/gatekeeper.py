@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from sutra.gitops import generated, tiers
 from sutra.gitops.paths import policy_dir as default_policy_dir
 from sutra.gitops.paths import repo_root
 from sutra.gitops.policy import PACKAGE_PREFIX, PolicyError, PolicySet
@@ -38,8 +39,6 @@ CONSTRAINT_API_VERSION = "constraints.gatekeeper.sh/v1beta1"
 KIND_PREFIX = "Sutra"
 GATEKEEPER_LIB_PREFIX = "lib."
 ENFORCEMENT_ACTION = "deny"
-# Where the tiers' objects live: the constraints match this namespace only.
-NAMESPACE_SOURCE = Path("base") / "kustomization.yaml"
 # Templates first: each creates the CRD of its constraint kind, which the next wave needs.
 TEMPLATE_WAVE = "0"
 CONSTRAINT_WAVE = "1"
@@ -348,15 +347,11 @@ def _dump(header: str, obj: dict[str, Any]) -> str:
 
 
 def tier_namespace(root: Path) -> str:
-    """The namespace every tier deploys into: `namespace:` of the base kustomization."""
-    path = root / NAMESPACE_SOURCE
+    """The namespace every tier deploys into, from the tier table."""
     try:
-        namespace = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("namespace")
-    except (OSError, yaml.YAMLError) as exc:
-        raise GatekeeperError(f"{NAMESPACE_SOURCE}: {str(exc).splitlines()[0]}") from None
-    if not isinstance(namespace, str) or not namespace:
-        raise GatekeeperError(f"{NAMESPACE_SOURCE}: sets no namespace for the tiers")
-    return namespace
+        return tiers.namespace(tiers.load(root))
+    except tiers.TierTableError as exc:
+        raise GatekeeperError(str(exc)) from None
 
 
 def render(root: Path | None = None) -> dict[str, str]:
@@ -388,43 +383,21 @@ def render(root: Path | None = None) -> dict[str, str]:
     return files
 
 
-def _on_disk(root: Path) -> dict[str, str]:
+def _on_disk(root: Path) -> list[str]:
     folder = root / OUTPUT_DIR
     if not folder.is_dir():
-        return {}
-    return {
-        path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+        return []
+    return [p.relative_to(root).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
+FILES = generated.FileSet("gatekeeper", "policies/", lambda root: render(root), _on_disk)
 
 
 def stale(root: Path | None = None) -> list[tuple[str, str]]:
     """(file, problem) for every file of gatekeeper/ that differs from what `render` makes."""
-    root = root or repo_root()
-    wanted, present = render(root), _on_disk(root)
-    problems = []
-    for path in sorted(wanted.keys() | present.keys()):
-        if path not in present:
-            problems.append((path, "is missing"))
-        elif path not in wanted:
-            problems.append((path, "is not generated from policies/"))
-        elif present[path] != wanted[path]:
-            problems.append((path, "is out of date with policies/"))
-    return problems
+    return FILES.stale(root or repo_root())
 
 
 def write(root: Path | None = None) -> list[str]:
     """Bring gatekeeper/ up to date: "wrote PATH" or "removed PATH" for each file changed."""
-    root = root or repo_root()
-    wanted, present = render(root), _on_disk(root)
-    changed = []
-    for path in sorted(present.keys() - wanted.keys()):
-        (root / path).unlink()
-        changed.append(f"removed {path}")
-    for path, text in sorted(wanted.items()):
-        if present.get(path) != text:
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            (root / path).write_text(text, encoding="utf-8")
-            changed.append(f"wrote {path}")
-    return changed
+    return FILES.write(root or repo_root())

@@ -1,7 +1,8 @@
-"""`sutra gatekeeper generate` and `sutra alerts generate`: files derived from the rules and the
-tier table, kept in the repository so reviewers see them, and rewritten by one command.
+"""`sutra gatekeeper|alerts|argocd|docs generate`, and `sutra generate` for all of them: files
+derived from the rules and the tier table, kept in the repository so reviewers see them, and
+rewritten by one command.
 
-Each generator module has `stale(root)` -> [(path, problem)] and `write(root)` -> [changed].
+Each generator module has `FILES`, a `sutra.gitops.generated.FileSet`.
 Exit codes: 0 up to date (or written), 1 with --check when a file is stale, 2 when the sources
 cannot be turned into files (one line, printed by `sutra.cli`).
 """
@@ -17,7 +18,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Generated:
     command: str
-    module: str  # the generator: stale() and write()
+    module: str  # the generator: its FILES
     up_to_date: str  # what --check prints when nothing is stale
     help: str
     description: str
@@ -44,10 +45,48 @@ GENERATED = (
         "(minimum replicas, snapshot age) as overlays/<tier>/tier-alerts.yaml.",
         "write overlays/<tier>/tier-alerts.yaml from policies/data/tiers.yaml",
     ),
+    Generated(
+        "argocd",
+        "sutra.gitops.argocd_files",
+        "the Argo CD tier clusters are up to date",
+        "generate the Argo CD files that list tier clusters from the tier table",
+        "The admission Application of every tier cluster and the projects' destinations "
+        "(argocd/admission-applications.yaml, argocd/destinations.yaml) from "
+        "policies/data/tiers.yaml.",
+        "write argocd/admission-applications.yaml and argocd/destinations.yaml",
+    ),
+    Generated(
+        "docs",
+        "sutra.gitops.tier_docs",
+        "the documents' tier tables are up to date",
+        "generate the tier tables of README.md and base/README.md",
+        "The blocks between <!-- BEGIN name --> and <!-- END name --> markers in README.md and "
+        "base/README.md, from policies/data/tiers.yaml.",
+        "rewrite the generated blocks of the documents",
+    ),
 )
 
 
+def files(generated: Generated) -> Any:
+    return importlib.import_module(generated.module).FILES
+
+
+def _check_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and list the files that are not up to date",
+    )
+
+
 def register(subparsers: Any) -> None:
+    every = subparsers.add_parser(
+        "generate",
+        help="regenerate every generated file (gatekeeper/, alerts, Argo CD clusters, docs)",
+        description="Run every `sutra X generate` in turn; with --check, write nothing.",
+    )
+    _check_flag(every)
+    every.set_defaults(func=run_generate_all)
     for generated in GENERATED:
         parser = subparsers.add_parser(
             generated.command, help=generated.help, description=generated.description
@@ -58,19 +97,25 @@ def register(subparsers: Any) -> None:
             help=generated.generate_help,
             description=generated.generate_help.capitalize() + ".",
         )
-        generate.add_argument(
-            "--check",
-            action="store_true",
-            help="write nothing; exit 1 and list the files that are not up to date",
-        )
+        _check_flag(generate)
         generate.set_defaults(func=run_generate, generated=generated)
 
 
+def run_generate_all(args: argparse.Namespace) -> int:
+    codes = [_run(generated, args.check) for generated in GENERATED]
+    return max(codes)
+
+
 def run_generate(args: argparse.Namespace) -> int:
-    generated: Generated = args.generated
-    generator = importlib.import_module(generated.module)
-    if args.check:
-        problems = generator.stale()
+    return _run(args.generated, args.check)
+
+
+def _run(generated: Generated, check: bool) -> int:
+    from sutra.gitops.paths import repo_root
+
+    generator, root = files(generated), repo_root()
+    if check:
+        problems = generator.stale(root)
         for path, problem in problems:
             print(f"{path} {problem}")
         if problems:
@@ -78,7 +123,7 @@ def run_generate(args: argparse.Namespace) -> int:
             return 1
         print(generated.up_to_date)
         return 0
-    changed = generator.write()
+    changed = generator.write(root)
     for line in changed:
         print(line)
     if not changed:

@@ -10,9 +10,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-TIERS: tuple[str, ...] = ("low", "medium", "high")
 CRD_SCHEMA_ENV = "SUTRA_CRD_SCHEMA_DIR"
 REPO_ROOT_ENV = "SUTRA_REPO_ROOT"
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """`TIERS`: the tier names of the enclosing checkout's table, read when asked for (never
+    listed here: policies/data/tiers.yaml is the one place that lists them)."""
+    if name == "TIERS":
+        from sutra.gitops import tiers
+
+        return tiers.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RepositoryNotFound(RuntimeError):

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sutra.gitops import git
+from sutra.gitops import tiers as tier_table
 from sutra.gitops.images import Pin, kustomization_path, read_pins, rewrite_pins
-from sutra.gitops.paths import TIERS, overlay_dir
+from sutra.gitops.paths import overlay_dir
 
 Gate = Callable[[Path], list[str]]  # repository root -> violation lines (empty when clean)
 
@@ -48,24 +49,25 @@ class Promotion:
         return f"promote {self.source} -> {self.target}\n\n{body}\n"
 
 
-def check_order(source: str, target: str, force: bool) -> None:
+def check_order(source: str, target: str, force: bool, root: Path | None = None) -> None:
+    order = tier_table.names(root)
     for tier in (source, target):
-        if tier not in TIERS:
-            raise PromotionRefused(f"unknown tier {tier!r} (choose from {', '.join(TIERS)})")
+        if tier not in order:
+            raise PromotionRefused(f"unknown tier {tier!r} (choose from {', '.join(order)})")
     if source == target:
         raise PromotionRefused(f"cannot promote {source} to itself")
     if force:
         return
-    if TIERS.index(target) != TIERS.index(source) + 1:
-        order = " -> ".join(TIERS)
+    if order.index(target) != order.index(source) + 1:
         raise PromotionRefused(
-            f"{source} -> {target} skips or reverses the order {order}; use --force to override"
+            f"{source} -> {target} skips or reverses the order {' -> '.join(order)}; "
+            "use --force to override"
         )
 
 
 def plan(root: Path, source: str, target: str, *, force: bool = False) -> Promotion:
     """What promoting would change, without writing anything."""
-    check_order(source, target, force)
+    check_order(source, target, force, root)
     wanted = read_pins(overlay_dir(source, root))
     if not wanted:
         raise PromotionRefused(f"overlays/{source} pins no images")

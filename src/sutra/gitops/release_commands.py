@@ -10,8 +10,6 @@ import argparse
 import sys
 from typing import Any
 
-from sutra.gitops.paths import TIERS
-
 
 def register(subparsers: Any) -> None:
     promote = subparsers.add_parser(
@@ -20,13 +18,13 @@ def register(subparsers: Any) -> None:
         description=(
             "Copy the image pins (tags and digests) of overlay FROM into overlay TO, run the full "
             "gate (render, schemas, policies) on the result and commit it with a message listing "
-            "each image old -> new. Tiers move in the order "
-            f"{' -> '.join(TIERS)}; nothing but TO's image pins is edited. A failing gate "
+            "each image old -> new. Tiers move in the order of policies/data/tiers.yaml "
+            "(low -> medium -> high ...); nothing but TO's image pins is edited. A failing gate "
             "leaves the tree unchanged. `git push` afterwards is the release."
         ),
     )
-    promote.add_argument("source", metavar="FROM", choices=TIERS, help="tier to copy pins from")
-    promote.add_argument("target", metavar="TO", choices=TIERS, help="tier to pin them in")
+    promote.add_argument("source", metavar="FROM", help="tier to copy pins from")
+    promote.add_argument("target", metavar="TO", help="tier to pin them in")
     promote.add_argument(
         "--force", action="store_true", help="allow skipping or reversing the tier order"
     )
@@ -45,7 +43,7 @@ def register(subparsers: Any) -> None:
             "through `sutra promote`. Does not commit."
         ),
     )
-    pin.add_argument("tier", metavar="TIER", choices=TIERS, help="overlay to edit")
+    pin.add_argument("tier", metavar="TIER", help="overlay to edit (a tier of the table)")
     pin.add_argument(
         "images",
         metavar="IMAGE=TAG@DIGEST",
@@ -135,9 +133,10 @@ def parse_pin_argument(text: str) -> tuple[str, str, str]:
 def run_pin(args: argparse.Namespace) -> int:
     from sutra.gitops.images import Pin, kustomization_path, read_pins, rewrite_pins
     from sutra.gitops.paths import overlay_dir
+    from sutra.gitops.render import check_tier
 
     wanted = [parse_pin_argument(text) for text in args.images]
-    overlay = overlay_dir(args.tier)
+    overlay = overlay_dir(check_tier(args.tier))
     current = read_pins(overlay)
     pins: dict[str, Pin] = {}
     for image, tag, digest in wanted:

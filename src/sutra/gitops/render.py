@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from sutra.gitops.paths import TIERS, overlay_dir, repo_root
+from sutra.gitops import tiers as tier_table
+from sutra.gitops.paths import overlay_dir, repo_root
 
 try:  # the C loader parses a rendered tier several times faster
     _Loader: type = yaml.CSafeLoader
@@ -32,7 +33,7 @@ class RenderError(RuntimeError):
 
 
 class UnknownTier(ValueError):
-    """A tier name that is not one of TIERS."""
+    """A tier name that the tier table does not list."""
 
 
 def kubectl() -> str:
@@ -79,14 +80,15 @@ def parse(stream: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.load_all(stream, Loader=_Loader) if doc]
 
 
-def check_tier(tier: str) -> str:
-    if tier not in TIERS:
-        raise UnknownTier(f"unknown tier {tier!r} (choose from {', '.join(TIERS)})")
+def check_tier(tier: str, root: Path | None = None) -> str:
+    known = tier_table.names(root)
+    if tier not in known:
+        raise UnknownTier(f"unknown tier {tier!r} (choose from {', '.join(known)})")
     return tier
 
 
 def render_text(tier: str, root: Path | None = None) -> str:
-    return kustomize(overlay_dir(check_tier(tier), root))
+    return kustomize(overlay_dir(check_tier(tier, root), root))
 
 
 def render_tier(tier: str, root: Path | None = None) -> list[dict[str, Any]]:

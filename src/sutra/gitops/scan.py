@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sutra.gitops.paths import TIERS, repo_root
+from sutra.gitops import tiers as tier_table
+from sutra.gitops.paths import repo_root
 
 CHECKOV_TIMEOUT_SECONDS = 600
 # What checkov records for a `checkov.io/skipN: CKV_ID` annotation without `=reason`.
@@ -164,7 +165,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "tiers", nargs="*", metavar="TIER", help=f"tiers to scan (default: {' '.join(TIERS)})"
+        "tiers", nargs="*", metavar="TIER", help="tiers to scan (default: every tier of the table)"
     )
     parser.set_defaults(func=run_scan)
 
@@ -172,7 +173,7 @@ def register(subparsers: Any) -> None:
 def run_scan(args: argparse.Namespace) -> int:
     from sutra.gitops.render import check_tier
 
-    tiers = [check_tier(t) for t in dict.fromkeys(args.tiers)] or list(TIERS)
+    tiers = [check_tier(t) for t in dict.fromkeys(args.tiers)] or list(tier_table.names())
     results, version = scan(tiers)
     for result in results:
         print("\n".join(result.summary()))

@@ -14,13 +14,13 @@ from typing import Any
 
 import yaml
 
+from sutra.gitops import generated, tiers
 from sutra.gitops.paths import repo_root
 from sutra.gitops.policy import Violation
+from sutra.gitops.tiers import TABLE
 
-TABLE = Path("policies") / "data" / "tiers.yaml"
 FILE_NAME = "tier-alerts.yaml"
 RULE_NAME = "sutra-tier-alerts"
-NAMESPACE = "sutra-ai"
 # The objects the snapshot alerts watch, as base/storage-server names them.
 SNAPSHOT_CRONJOB = "storage-snapshot"
 SNAPSHOT_CLAIM = "storage-snapshots"
@@ -70,16 +70,13 @@ class TierAlertsError(RuntimeError):
     """The tier table cannot be turned into alerts; one line naming the table."""
 
 
-def _table(root: Path) -> dict[str, Any]:
-    path = root / TABLE
+def _table(root: Path) -> tuple[dict[str, Any], str]:
+    """The table's tier rows and the tiers' namespace."""
     try:
-        table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise TierAlertsError(f"{TABLE}: {str(exc).splitlines()[0]}") from None
-    tiers = table.get("tiers") if isinstance(table, dict) else None
-    if not isinstance(tiers, dict) or not tiers:
-        raise TierAlertsError(f"{TABLE}: has no tiers")
-    return tiers
+        table = tiers.load(root)
+        return table["tiers"], tiers.namespace(table)
+    except tiers.TierTableError as exc:
+        raise TierAlertsError(str(exc)) from None
 
 
 def _int(row: dict[str, Any], key: str, where: str) -> int:
@@ -102,7 +99,7 @@ def _percent(share: float) -> str:
     return f"{round(share * 100)} %"
 
 
-def _replica_rule(tier: str, name: str, row: Any) -> dict[str, Any]:
+def _replica_rule(tier: str, name: str, row: Any, ns: str) -> dict[str, Any]:
     where = f"tiers.{tier}.workloads.{name}"
     if not isinstance(row, dict) or row.get("kind") not in READY_SERIES:
         raise TierAlertsError(f"{TABLE}: {where}.kind must be one of {', '.join(READY_SERIES)}")
@@ -113,7 +110,7 @@ def _replica_rule(tier: str, name: str, row: Any) -> dict[str, Any]:
         minimum = _int(row, "replicas", where)
         keeps = f"it still has replicas {minimum}"
     series, label = READY_SERIES[row["kind"]]
-    selector = f'{series}{{namespace="{NAMESPACE}", {label}="{name}"}}'
+    selector = f'{series}{{namespace="{ns}", {label}="{name}"}}'
     return {
         "alert": "SutraBelowTierMinimum",
         "expr": f"({selector} or on() vector(0)) < {minimum}",
@@ -122,7 +119,7 @@ def _replica_rule(tier: str, name: str, row: Any) -> dict[str, Any]:
         "annotations": {
             "summary": f"{name} has {{{{ $value }}}} ready pods, fewer than the {minimum} "
             f"tier {tier} needs",
-            "description": f"kubectl -n {NAMESPACE} describe {row['kind'].lower()} {name} and its "
+            "description": f"kubectl -n {ns} describe {row['kind'].lower()} {name} and its "
             "pods: Pending pods mean too few nodes or quota, CrashLooping ones a bad release "
             f"(roll back the promotion); check that {keeps}. 0 for every workload at once "
             "means kube-state-metrics is not reporting.",
@@ -131,9 +128,9 @@ def _replica_rule(tier: str, name: str, row: Any) -> dict[str, Any]:
     }
 
 
-def _snapshot_volume_rule(max_age: int) -> dict[str, Any]:
+def _snapshot_volume_rule(max_age: int, ns: str) -> dict[str, Any]:
     """The snapshot claim's free share at the kubelet's last report within the max age."""
-    claim = f'namespace="{NAMESPACE}", persistentvolumeclaim="{SNAPSHOT_CLAIM}"'
+    claim = f'namespace="{ns}", persistentvolumeclaim="{SNAPSHOT_CLAIM}"'
     return {
         "alert": "SutraStorageSnapshotVolumeFilling",
         "expr": (
@@ -159,15 +156,12 @@ def _snapshot_volume_rule(max_age: int) -> dict[str, Any]:
     }
 
 
-def _snapshot_rules(tier: str, backups: dict[str, Any]) -> list[dict[str, Any]]:
+def _snapshot_rules(tier: str, backups: dict[str, Any], ns: str) -> list[dict[str, Any]]:
     max_age = backups["max_age_minutes"]
     seconds, age = max_age * 60, _duration(max_age)
-    namespace = f'namespace="{NAMESPACE}"'
+    namespace = f'namespace="{ns}"'
     cronjob = f'{namespace}, cronjob="{SNAPSHOT_CRONJOB}"'
-    run_now = (
-        f"kubectl -n {NAMESPACE} create job --from=cronjob/{SNAPSHOT_CRONJOB} "
-        f"{SNAPSHOT_CRONJOB}-now"
-    )
+    run_now = f"kubectl -n {ns} create job --from=cronjob/{SNAPSHOT_CRONJOB} {SNAPSHOT_CRONJOB}-now"
     return [
         {
             "alert": "SutraStorageSnapshotTooOld",
@@ -179,7 +173,7 @@ def _snapshot_rules(tier: str, backups: dict[str, Any]) -> list[dict[str, Any]]:
                 "summary": "The newest storage snapshot is {{ $value | humanizeDuration }} old, "
                 f"more than the {age} tier {tier} allows",
                 "description": f"Check the {SNAPSHOT_CRONJOB} CronJob's last Jobs and their logs "
-                f"(kubectl -n {NAMESPACE} get jobs); run one now with {run_now} and check the "
+                f"(kubectl -n {ns} get jobs); run one now with {run_now} and check the "
                 "snapshot volume's free space. An age of decades means the store has no "
                 "snapshot yet (a new tier).",
                 "runbook_url": runbook_url("SutraStorageSnapshotTooOld"),
@@ -198,18 +192,18 @@ def _snapshot_rules(tier: str, backups: dict[str, Any]) -> list[dict[str, Any]]:
             "annotations": {
                 "summary": f"The {SNAPSHOT_CRONJOB} CronJob last succeeded "
                 f"{{{{ $value | humanizeDuration }}}} ago, more than the {age} tier {tier} allows",
-                "description": f"kubectl -n {NAMESPACE} get jobs and the logs of the failed "
+                "description": f"kubectl -n {ns} get jobs and the logs of the failed "
                 "ones: a run that streamed the snapshot but failed to verify or write it leaves no "
                 "usable copy (a full snapshot volume, a checksum mismatch). Fix the cause and run "
                 f"one now with {run_now}; the alert clears when a run succeeds.",
                 "runbook_url": runbook_url("SutraStorageSnapshotJobFailing"),
             },
         },
-        _snapshot_volume_rule(max_age),
+        _snapshot_volume_rule(max_age, ns),
     ]
 
 
-def rule_object(tier: str, row: Any) -> dict[str, Any]:
+def rule_object(tier: str, row: Any, ns: str) -> dict[str, Any]:
     """The PrometheusRule of one tier from its row of the table."""
     if not isinstance(row, dict):
         raise TierAlertsError(f"{TABLE}: tiers.{tier} must be a mapping")
@@ -225,15 +219,15 @@ def rule_object(tier: str, row: Any) -> dict[str, Any]:
         "app.kubernetes.io/component": "monitoring",
         "app.kubernetes.io/part-of": "sutra-ai",
     }
-    replicas = [_replica_rule(tier, name, w) for name, w in workloads.items()]
+    replicas = [_replica_rule(tier, name, w, ns) for name, w in workloads.items()]
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": RULE_NAME, "namespace": NAMESPACE, "labels": labels},
+        "metadata": {"name": RULE_NAME, "namespace": ns, "labels": labels},
         "spec": {
             "groups": [
                 {"name": "sutra-tier-replicas", "rules": replicas},
-                {"name": "sutra-tier-snapshots", "rules": _snapshot_rules(tier, backups)},
+                {"name": "sutra-tier-snapshots", "rules": _snapshot_rules(tier, backups, ns)},
             ]
         },
     }
@@ -261,8 +255,9 @@ def path_of(tier: str) -> str:
 def _by_tier(root: Path) -> dict[str, str]:
     """tier -> the text of its alert file, as generated now."""
     files = {}
-    for tier, row in _table(root).items():
-        obj = rule_object(tier, row)
+    rows, ns = _table(root)
+    for tier, row in rows.items():
+        obj = rule_object(tier, row, ns)
         header = HEADER.format(
             table=TABLE.as_posix(),
             tier=tier,
@@ -282,45 +277,34 @@ def render(root: Path | None = None) -> dict[str, str]:
     return {path_of(tier): text for tier, text in _by_tier(root or repo_root()).items()}
 
 
+def _on_disk(root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in sorted(root.glob(f"overlays/*/{FILE_NAME}"))]
+
+
+def _overlays_exist(root: Path) -> None:
+    for tier in _table(root)[0]:
+        if not (root / path_of(tier)).parent.is_dir():
+            raise TierAlertsError(f"{TABLE}: tier {tier} has no overlay folder overlays/{tier}/")
+
+
+FILES = generated.FileSet(
+    "alerts", TABLE.as_posix(), lambda root: render(root), _on_disk, _overlays_exist
+)
+
+
 def stale(root: Path | None = None, tiers: list[str] | None = None) -> list[tuple[str, str]]:
     """(file, problem) for each tier's alert file that differs from what `render` makes;
     only the files of `tiers` when given."""
-    root = root or repo_root()
-    problems = []
-    for tier, text in _by_tier(root).items():
-        if tiers is not None and tier not in tiers:
-            continue
-        path = path_of(tier)
-        try:
-            present = (root / path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            problems.append((path, "is missing"))
-            continue
-        if present != text:
-            problems.append((path, f"is out of date with {TABLE.as_posix()}"))
-    return problems
+    only = None if tiers is None else [path_of(tier) for tier in tiers]
+    return FILES.stale(root or repo_root(), only)
 
 
 def violations(root: Path, tier: str) -> list[Violation]:
     """The gate's finding for a tier whose alert file `sutra alerts generate` would change."""
-    return [
-        Violation(tier, "File", path, f"{problem}: run `sutra alerts generate`", "generated")
-        for path, problem in stale(root, [tier])
-    ]
+    return FILES.violations(root, tier, [path_of(tier)])
 
 
 def write(root: Path | None = None) -> list[str]:
     """Bring every tier's alert file up to date: "wrote PATH" for each file changed. Nothing is
     written unless every tier's file can be."""
-    root = root or repo_root()
-    wanted = _by_tier(root)
-    for tier in wanted:
-        if not (root / path_of(tier)).parent.is_dir():
-            raise TierAlertsError(f"{TABLE}: tier {tier} has no overlay folder overlays/{tier}/")
-    changed = []
-    for tier, text in wanted.items():
-        target = root / path_of(tier)
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            target.write_text(text, encoding="utf-8")
-            changed.append(f"wrote {path_of(tier)}")
-    return changed
+    return FILES.write(root or repo_root())
