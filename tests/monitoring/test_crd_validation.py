@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from sutra.gitops import check
-from sutra.gitops.paths import crd_schema_dir
+from sutra.gitops.paths import TIERS, crd_schema_dir
 from sutra.gitops.validate import DEFAULT_KUBE_VERSIONS, validate_objects
 
 from .conftest import REPO_ROOT, find
@@ -28,7 +28,7 @@ def _errors(obj: dict[str, Any]) -> list[str]:
     return [v.message for v in found]
 
 
-@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+@pytest.mark.parametrize("tier", TIERS)
 def test_the_rendered_monitoring_objects_are_valid(tiers, tier: str) -> None:
     objects = [o for o in tiers[tier] if o["kind"] in MONITORING_KINDS]
     assert len(objects) == 6  # 4 ServiceMonitors, the alerts, the tier's own alerts

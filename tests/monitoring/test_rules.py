@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sutra.gitops.paths import TIERS
+
 from .conftest import find, rules_of
 
 # What the alerts must cover, each paging (critical): latency, errors, queue, volume, snapshots
@@ -75,7 +77,7 @@ def _one_line(expr: Any) -> str:
     return " ".join(str(expr).split())
 
 
-@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+@pytest.mark.parametrize("tier", TIERS)
 def test_every_alert_pages_with_a_summary_and_a_description(tiers, tier: str) -> None:
     alerts = [r for r in rules_of(tiers[tier]) if "alert" in r]
     assert {r["alert"] for r in alerts} >= REQUIRED_ALERTS
@@ -127,7 +129,7 @@ def _api_traffic_queries(objects: list[dict[str, Any]]) -> dict[str, str]:
     return queries
 
 
-@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+@pytest.mark.parametrize("tier", TIERS)
 def test_traffic_alerts_and_adapter_queries_leave_out_probes(tiers, tier: str) -> None:
     """Both sums of the error ratio, the latency quantile and the adapter's queries: at low
     traffic, steady 200s from probes would dilute a real 5xx rate below the threshold."""
@@ -173,7 +175,7 @@ def minimums_in_table(table: dict[str, Any], tier: str) -> dict[tuple[str, str],
     }
 
 
-@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+@pytest.mark.parametrize("tier", TIERS)
 def test_the_replica_alerts_use_the_tier_tables_minimums(tiers, tier_table, tier: str) -> None:
     assert minimums_in_rules(tiers[tier]) == minimums_in_table(tier_table, tier)
 
@@ -221,7 +223,7 @@ def snapshot_age_in_table(table: dict[str, Any], tier: str) -> dict[tuple[str, s
     return {(alert, TIER_RULE): seconds for alert in _SNAPSHOT_AGE}
 
 
-@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+@pytest.mark.parametrize("tier", TIERS)
 def test_the_snapshot_age_alerts_use_the_tier_tables_max_age(tiers, tier_table, tier: str) -> None:
     """One alert of each per tier, in the tier's rule (none left in base), at
     backups.max_age_minutes: a failed commit leaves the server's gauge moved, not the CronJob's."""
@@ -253,7 +255,7 @@ def snapshot_volume_alert(objects: list[dict[str, Any]]) -> dict[str, Any]:
     return {"claim": match["claim"], "minutes": int(match["minutes"]), "free": match["free"]}
 
 
-@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+@pytest.mark.parametrize("tier", TIERS)
 def test_the_snapshot_alerts_watch_the_tiers_cronjob_and_its_claim(
     tiers, tier_table, tier: str
 ) -> None:
@@ -287,7 +289,7 @@ def test_a_snapshot_volume_alert_on_another_claim_is_caught(tiers) -> None:
     assert snapshot_volume_alert(objects)["claim"] == "storage-data"
 
 
-@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+@pytest.mark.parametrize("tier", TIERS)
 def test_each_metrics_service_has_a_service_monitor(tiers, tier: str) -> None:
     objects = tiers[tier]
     monitors = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ServiceMonitor"}
@@ -310,7 +312,7 @@ def test_each_metrics_service_has_a_service_monitor(tiers, tier: str) -> None:
         assert endpoint["path"] == "/metrics"
 
 
-@pytest.mark.parametrize("tier", ["low", "medium", "high"])
+@pytest.mark.parametrize("tier", TIERS)
 def test_prometheus_may_reach_every_scraped_port(tiers, tier: str) -> None:
     """Ingress from the monitoring namespace to each scraped container port (default deny
     blocks everything else)."""
