@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "sutra.gitops.release_commands",
     "sutra.gitops.scan",
     "sutra.gitops.tier_commands",
+    "sutra.stack.bench_commands",
     "sutra.stack.commands",
     "sutra.storage.commands",
 )

@@ -1,4 +1,4 @@
-"""`sutra up`: the whole stack on this machine, with a demo knowledge set."""
+"""`sutra up`: the whole stack on this machine, with a demo knowledge set; `sutra status`."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ DEFAULT_DATA_DIR = Path(".data")
 def register(subparsers: Any) -> None:
     up = subparsers.add_parser(
         "up",
-        help="run every service locally (Ctrl-C stops them all)",
+        help="run every service locally, restart any that exits (Ctrl-C stops them all)",
         description=(
             "Start the storage server, sutra-hybrid, sutra-api, the operator dashboard "
             "(sutra-control) and the web client (sutra-client) as local processes on their "
             "usual ports, wait until each is ready, load the demo knowledge set into an empty "
             "store, and print the URLs. Each log line is prefixed with its service's name. "
-            "Ctrl-C stops everything cleanly. Ports come from the services' own variables "
-            "(SUTRA_STORAGE_PORT, SUTRA_METRICS_PORT, SUTRA_HYBRID_PORT, SUTRA_API_PORT, "
+            "A service that exits or is killed is restarted after a back-off delay (1 s, "
+            "doubling to 30 s while it keeps exiting; back to 1 s once it stayed ready for a "
+            "minute), as Kubernetes restarts a pod's containers; `sutra status` shows each "
+            "one's state. Ctrl-C stops everything cleanly. Ports come from the services' own "
+            "variables (SUTRA_STORAGE_PORT, SUTRA_METRICS_PORT, SUTRA_HYBRID_PORT, SUTRA_API_PORT, "
             "SUTRA_CONTROL_PORT, SUTRA_CLIENT_PORT); SUTRA_CONTROL_TOKEN protects the dashboard."
         ),
     )
@@ -32,6 +35,27 @@ def register(subparsers: Any) -> None:
     up.add_argument("--no-demo", action="store_true", help="do not load the demo knowledge set")
     up.set_defaults(func=run_up)
 
+    status = subparsers.add_parser(
+        "status",
+        help="show the state of each service that `sutra up` runs",
+        description=(
+            "Print each service of the stack that `sutra up` runs on this data directory: "
+            "its pid, its state (waiting, starting, ready, backing-off: exited and waiting "
+            "for its restart, stopped), how often it was restarted, its uptime and its URL. "
+            "Read from the state file `sutra up` keeps in the data directory. Exit 0 while "
+            "`sutra up` runs, 1 when it does not (its last state is printed), 2 when the "
+            "directory holds no state."
+        ),
+    )
+    status.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="the data directory `sutra up` was given (default: ./.data)",
+    )
+    status.add_argument("--json", action="store_true", help="print the state as JSON")
+    status.set_defaults(func=run_status)
+
 
 def load_demo(stack: Any) -> None:
     """Teach the demo facts through the public API, once: only into an empty store."""
@@ -39,8 +63,8 @@ def load_demo(stack: Any) -> None:
     from sutra.stack.up import post_json
     from sutra.storage.client import StorageClient
 
-    storage = next(r for r in stack.running if r.service.name == "storage-server")
-    api = next((r for r in stack.running if r.service.name == "sutra-api"), None)
+    storage = stack.member("storage-server")
+    api = next((r for r in stack.members if r.service.name == "sutra-api"), None)
     if api is None:
         stack.say("sutra up", "sutra-api is not installed; demo knowledge not loaded")
         return
@@ -61,9 +85,9 @@ def load_demo(stack: Any) -> None:
 
 def announce(stack: Any) -> None:
     lines = ["", "Sutra is up:"]
-    for running in stack.running:
-        lines.append(f"  {running.service.name:<15} {running.url}")
-    api = next((r for r in stack.running if r.service.name == "sutra-api"), None)
+    for member in stack.members:
+        lines.append(f"  {member.service.name:<15} {member.url}")
+    api = next((r for r in stack.members if r.service.name == "sutra-api"), None)
     if api is not None:
         lines += [
             f"  API docs        {api.url}/docs",
@@ -72,7 +96,7 @@ def announce(stack: Any) -> None:
             f"  curl -s {api.url}/reason -H 'Content-Type: application/json' \\",
             '       -d \'{"query": "What does the heart help transport?"}\'',
         ]
-    by_name = {r.service.name: r for r in stack.running}
+    by_name = {r.service.name: r for r in stack.members}
     if "sutra-client" in by_name:
         lines += ["", f"Ask and learn in the browser: {by_name['sutra-client'].url}"]
     if "sutra-control" in by_name:
@@ -82,7 +106,7 @@ def announce(stack: Any) -> None:
             else "no SUTRA_CONTROL_TOKEN: open to this machine only"
         )
         lines.append(f"Operator dashboard: {by_name['sutra-control'].url} ({access})")
-    lines += ["", "Ctrl-C stops everything.", ""]
+    lines += ["", "`sutra status` shows each service's state. Ctrl-C stops everything.", ""]
     for line in lines:
         stack.say("sutra up", line)
 
@@ -99,3 +123,9 @@ def run_up(args: argparse.Namespace) -> int:
         announce(stack)
 
     return run(services, args.data_dir.resolve(), after_ready=after_ready)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from sutra.stack.status import print_status
+
+    return print_status(args.data_dir.resolve(), args.json)

@@ -16,9 +16,11 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sutra.common.testing import free_port, poll
 from sutra.stack.services import installed
+from sutra.stack.status import described, member, read_state
 
 READY_LINE = "Sutra is up:"
 
@@ -47,6 +49,16 @@ class UpStack:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def state(self) -> dict[str, Any]:
+        """The stack's state as `sutra status --json` prints it."""
+        state = read_state(self.data_dir)
+        assert state is not None, "sutra up wrote no state file"
+        return described(state)
+
+    def member(self, name: str) -> dict[str, Any]:
+        """One member's entry in `state()`: pid, state, restarts, uptime_seconds, url."""
+        return member(self.state(), name)
 
     def stop(self, timeout: float = 60.0) -> int:
         if self.process.poll() is None:
