@@ -7,6 +7,7 @@ nginx (its Python build stage only writes the bundle), checked by the nginx test
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -297,3 +298,38 @@ def test_nginx_image_ships_the_built_bundle_and_its_config(image: Image) -> None
     for source in sources:
         assert (REPO / source).exists(), source
     assert list((REPO / f"images/{image.name}/templates").glob("*.conf.template"))
+
+
+# The services that trace, built with tracing on (OTLP to a port where nothing listens: no
+# span is made, so nothing is sent): the SDK and the exporter must be in their images.
+TRACED = {
+    "storage-server": "import tempfile\n"
+    "from sutra.storage.server import StorageServer\n"
+    "from sutra.storage.settings import StorageSettings\n"
+    "StorageServer(StorageSettings(storage_path=tempfile.mkdtemp())).engine.close()",
+    "sutra-hybrid": "from sutra.hybrid.app import create_app\n"
+    "from sutra.hybrid.embeddings import make_embedder\n"
+    "from sutra.hybrid.settings import HybridSettings\n"
+    "create_app(HybridSettings(), make_embedder('hashing', 384))",
+    "sutra-api": "from sutra.api.app import create_app\n"
+    "from sutra.api.settings import ApiSettings\n"
+    "create_app(ApiSettings(redis_url='redis://127.0.0.1:1'))",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRACED))
+def test_the_service_traces_with_only_the_image_requirements(name: str) -> None:
+    (image,) = [i for i in IMAGES if i.name == name]
+    allowed = sorted(closure(requirements(image)) | {"sutra"})
+    script = (
+        HIDE_OTHERS + TRACED[name] + "\nfrom sutra.common import tracing\nprint(tracing.active())\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(allowed)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr[-2000:]

@@ -17,6 +17,7 @@ from sutra.api.models import vector_search_request
 from sutra.api.ratelimit import RateLimitMiddleware
 from sutra.api.routes import add_routes
 from sutra.api.settings import ApiSettings
+from sutra.common import tracing
 from sutra.common.http import install_error_handlers
 
 DESCRIPTION = """\
@@ -50,6 +51,7 @@ def create_app(
     settings: ApiSettings | None = None, *, metrics: ApiMetrics | None = None
 ) -> FastAPI:
     settings = settings or ApiSettings()
+    tracing.configure("sutra-api")  # before the clients are made: they trace when it is on
     gateway = Gateway(settings, metrics)
 
     @asynccontextmanager
@@ -67,6 +69,7 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        telemetry=tracing.fastapi_telemetry(),
     )
     app.state.gateway = gateway
     install_error_handlers(app, explain_invalid)

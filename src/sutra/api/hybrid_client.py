@@ -24,6 +24,7 @@ import httpx
 
 from sutra.api.breaker import DependencyFailure
 from sutra.api.deadline import DEADLINE_HEADER, propagated_ms
+from sutra.common import tracing
 from sutra.common.http import ServiceError
 
 DEPENDENCY = "hybrid"
@@ -48,12 +49,17 @@ class HybridClient:
     def __init__(self, base_url: str, *, timeout: float, max_connections: int = 200) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout),
+        transport = httpx.AsyncHTTPTransport(
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
+            trust_env=False,
+        )
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout),
+            # With tracing on, each request carries the caller's trace context (traceparent).
+            transport=tracing.traced_transport(transport),
             headers={"user-agent": "sutra-api"},
             # Service-to-service calls never go through an HTTP(S)_PROXY set in the environment.
             trust_env=False,

@@ -26,7 +26,6 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
@@ -36,6 +35,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sutra import __version__
+from sutra.common import tracing
 from sutra.common.http import ERROR_RESPONSES, ServiceError, install_error_handlers
 from sutra.common.logging import log_event
 from sutra.common.wire import METADATA_DESCRIPTION, Metadata
@@ -297,7 +297,8 @@ class Hybrid:
         )
         self.reasoner = Reasoner(self.storage, self.embeddings.embed)
         self._learner = Learner(self.storage, self.embeddings.embed, self.reasoner.pool)
-        self.executor = ThreadPoolExecutor(settings.hybrid_workers, thread_name_prefix="work")
+        # A ContextPool: the request's trace context goes along to the worker thread.
+        self.executor = tracing.ContextPool(settings.hybrid_workers, thread_name_prefix="work")
         self.started = time.monotonic()
 
     def start(self) -> None:
@@ -384,6 +385,7 @@ Deadline = Annotated[float | None, Depends(request_deadline)]
 
 
 def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
+    tracing.configure("sutra-hybrid")  # before the storage clients are made
     metrics = HybridMetrics()
     hybrid = Hybrid(settings, embedder, metrics)
 
@@ -410,6 +412,7 @@ def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
         version=__version__,
         description="Embeddings, learning (association extraction) and multi-path reasoning.",
         lifespan=lifespan,
+        telemetry=tracing.fastapi_telemetry(),
     )
     app.state.hybrid = hybrid
     install_error_handlers(app)

@@ -31,11 +31,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from sutra.common.tracing import ContextPool
 from sutra.hybrid.extraction import STOP_WORDS, is_entity, mention_candidates, tokens
 from sutra.hybrid.store import read_concepts, similar_concepts
 from sutra.storage.client import AssociationType, Concept, Direction, StorageClient
@@ -149,7 +149,8 @@ class Reasoner:
         self.embed = embed
         self.limits = limits or Limits()
         # Fan-out reads of one query; separate from the request threads that wait on them.
-        self.pool = ThreadPoolExecutor(self.limits.read_threads, thread_name_prefix="read")
+        # ContextPool: reads made on its threads stay in the request's trace.
+        self.pool = ContextPool(self.limits.read_threads, thread_name_prefix="read")
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

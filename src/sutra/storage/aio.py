@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from sutra.common import tracing
 from sutra.storage.client import (
     AssociationType,
     Concept,
@@ -57,7 +58,11 @@ class AsyncStorageClient:
         self.target = target
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self._channel = grpc.aio.insecure_channel(target, options=[*channel_options(), *options])
+        self._channel = grpc.aio.insecure_channel(
+            target,
+            options=[*channel_options(), *options],
+            interceptors=tracing.aio_client_interceptors(),  # none unless tracing is on
+        )
         self._stub = pb_grpc.StorageServiceStub(self._channel)
         self._health_stub: Any = None
 

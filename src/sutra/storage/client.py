@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import grpc
 import numpy as np
 
+from sutra.common import tracing
 from sutra.storage.errors import (
     DeadlineExceeded,
     InvalidArgument,
@@ -286,8 +287,9 @@ class StorageClient:
     _deadline: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._channel = grpc.insecure_channel(
-            self.target, options=[*channel_options(), *self.options]
+        # With tracing on (sutra.common.tracing), each call carries the caller's trace context.
+        self._channel = tracing.traced_channel(
+            grpc.insecure_channel(self.target, options=[*channel_options(), *self.options])
         )
         self._stub = pb_grpc.StorageServiceStub(self._channel)
         self._health_stub: Any = None

@@ -284,6 +284,9 @@ class StorageServer:
     """An engine served over gRPC (and Prometheus), with an orderly stop."""
 
     def __init__(self, settings: StorageSettings) -> None:
+        from sutra.common import tracing
+
+        tracing.configure("storage-server")
         self.settings = settings
         self.metrics = StorageMetrics()
         self.engine = Engine(
@@ -304,6 +307,7 @@ class StorageServer:
             ThreadPoolExecutor(settings.storage_workers, thread_name_prefix="storage-rpc"),
             options=server_options(),
             maximum_concurrent_rpcs=settings.storage_max_concurrent_rpcs,
+            interceptors=tracing.server_interceptors(),  # a span per call when tracing is on
         )
         pb_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.engine), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
