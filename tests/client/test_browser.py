@@ -5,7 +5,6 @@ stack) is its own."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 from collections.abc import Iterator
@@ -159,30 +158,15 @@ def test_the_page_says_so_when_its_proxy_cannot_reach_the_api(
     assert browser_page.errors_except("status of 502") == []
 
 
-def api_process(data_dir: Path) -> int:
-    """The sutra-api child of this stack (its environment names the stack's data directory)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if str(data_dir).encode() in environ and b"sutra.api" in command:
-            return int(entry.name)
-    raise AssertionError("sutra-api of the stack not found")
-
-
 def test_stopping_the_api_shows_the_error_state(browser_page: Any, tmp_path: Path) -> None:
-    """A stack of its own: stopping its API stops it all."""
+    """A stack of its own, stopped under a page that stays open. (A single service that exits
+    is restarted by `sutra up`, so stopping the stack is how the API goes away for good.)"""
     with run_up(tmp_path, demo=False) as stack:
         page = browser_page.page
         page.goto(stack.client)
         wait_state(page, "empty", "ready")
-        os.kill(api_process(stack.data_dir), signal.SIGTERM)
-        # `sutra up` stops the whole stack when a service exits: the page is left alone.
-        assert stack.process.wait(timeout=60) == 1
+        stack.process.send_signal(signal.SIGTERM)
+        assert stack.process.wait(timeout=60) == 0
         page.fill("#question", QUESTION)
         page.click("#ask-button")
         wait_state(page, "api-down")

@@ -58,12 +58,15 @@ def test_a_slow_network_to_hybrid_opens_its_breaker_and_reads_go_on(
     result = run_phase(stack, load, "slow-hybrid", FAULT_SECONDS)
     assert_within_budgets(result)
     # Replies 1.5 s late are slow calls (over SUTRA_HYBRID_SLOW_CALL_SECONDS, 1 s), not
-    # failures: the slow-call rate opens the breaker although every call succeeded.
+    # failures: the slow-call rate opens the breaker although every call succeeded. (How many
+    # delayed calls end as 200 before it opens depends on timing; the counter does not.)
+    after = httpx.get(f"{stack.api}/metrics", timeout=10).text
+    slow_calls = "sutra_api_dependency_slow_calls_total"
+    delayed = metric(after, slow_calls, dependency="hybrid") - metric(
+        before, slow_calls, dependency="hybrid"
+    )
+    assert delayed >= 1, "the proxy delayed nothing"
     assert breaker_opened(stack, "hybrid", before) >= 1
-    slow = [
-        c for c in result.calls if c.kind != "read" and c.status in (200, 201) and not c.degraded
-    ]
-    assert slow and min(c.seconds for c in slow) >= 1.0, "the proxy delayed nothing"
     reads = result.of("read")
     assert reads and {c.status for c in reads} == {200}, "reads do not go through hybrid"
     assert_recovered(result)
