@@ -5,18 +5,28 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
 
 from sutra.hybrid.batching import EmbeddingService, EmbedQueueFull
 from sutra.hybrid.embeddings import (
+    HASH_FEATURES,
     DimensionMismatch,
     EmbeddingCache,
     HashingEmbedder,
     check_dimension,
     make_embedder,
 )
+from sutra.hybrid.features import (
+    char_wb_ngrams,
+    content_text,
+    signed_hash,
+    word_ngrams,
+    word_tokens,
+)
+from sutra.stack.demo import demo_facts
 
 TEXTS = [
     "The heart pumps blood through the body.",
@@ -60,15 +70,62 @@ def test_same_vector_in_another_process(embedder: HashingEmbedder) -> None:
     assert bytes.fromhex(out) == embedder.embed([TEXTS[0]]).tobytes()
 
 
-def test_features_are_hashing_vectorizer_features(embedder: HashingEmbedder) -> None:
-    for vectorizer, (analyzer, _) in zip(
-        (embedder.word_vectorizer, embedder.char_vectorizer), embedder._analyzers, strict=True
-    ):
-        expected = vectorizer.transform([TEXTS[0]]).tocoo()
-        index, values = embedder.features(TEXTS[0], analyzer)
-        assert sorted(expected.col.tolist()) == index.tolist()
+# The demo facts plus what trips n-gram code: runs of white space, one- and two-letter words,
+# accents and other scripts, digits, punctuation only, stop words only, nothing at all.
+CORPUS = [
+    *demo_facts(),
+    "  Tabs\tand\n\nnewlines   between    words  ",
+    "A b cd EFG hijk",
+    "Ünïcode café naïve Zürich — 東京 is in Japan; Москва is in Russia.",
+    "R2-D2 & C-3PO, 3.14 x 10^6!",
+    "...!?",
+    "the of and to is",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, Any]:
+    """scikit-learn's own vectorizers, configured as the embedder describes its features."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    common = {"n_features": HASH_FEATURES, "alternate_sign": True, "lowercase": True}
+    word = HashingVectorizer(
+        analyzer="word", ngram_range=(1, 2), tokenizer=word_tokens, token_pattern=None, **common
+    )
+    char = HashingVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), preprocessor=content_text, **common
+    )
+    return {"word": word, "char": char}
+
+
+@pytest.mark.parametrize("text", CORPUS, ids=range(len(CORPUS)))
+def test_features_are_scikit_learns(
+    embedder: HashingEmbedder, reference: dict[str, Any], text: str
+) -> None:
+    from sklearn.utils import murmurhash3_32
+
+    ours = {"word": word_ngrams, "char": char_wb_ngrams}
+    for family, vectorizer in reference.items():
+        tokens = ours[family](text)
+        assert tokens == vectorizer.build_analyzer()(text), family
+        assert [signed_hash(t) for t in tokens] == [
+            murmurhash3_32(t, positive=False) for t in tokens
+        ]
+        expected = vectorizer.transform([text]).tocoo()
+        index, values = embedder.features(text, ours[family])
+        assert sorted(expected.col.tolist()) == index.tolist(), family
         order = np.argsort(expected.col)
         np.testing.assert_allclose(values, expected.data[order], rtol=1e-6)
+
+
+def test_the_service_does_not_load_scikit_learn() -> None:
+    code = (
+        "import sys; from sutra.hybrid.embeddings import HashingEmbedder; "
+        "HashingEmbedder(384).embed(['x']); print('sklearn' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_empty_text_is_a_zero_vector(embedder: HashingEmbedder) -> None:

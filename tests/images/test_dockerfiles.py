@@ -64,7 +64,7 @@ IMAGES = [
         frozenset({"50051", "9091"}),
         frozenset({"SUTRA_STORAGE_HOST=0.0.0.0", "SUTRA_STORAGE_PATH=/var/lib/sutra"}),
         frozenset({"lmdb", "usearch", "grpcio", "grpcio-health-checking"}),
-        frozenset({"fastapi", "scikit-learn", "httpx"}),
+        frozenset({"fastapi", "mmh3", "httpx"}),
         # The backup CronJob runs `python -m sutra.cli storage snapshot` in this image.
         "import sutra.storage.__main__, sutra.storage.engine\n"
         "from sutra.cli import build_parser\n"
@@ -75,8 +75,8 @@ IMAGES = [
         "sutra.hybrid",
         frozenset({"8001"}),
         frozenset({"SUTRA_HYBRID_HOST=0.0.0.0", "SUTRA_HYBRID_PORT=8001"}),
-        frozenset({"fastapi", "uvicorn", "uvloop", "httptools", "scikit-learn", "grpcio"}),
-        frozenset({"lmdb", "usearch", "httpx"}),
+        frozenset({"fastapi", "uvicorn", "uvloop", "httptools", "mmh3", "grpcio"}),
+        frozenset({"lmdb", "usearch", "httpx", "scikit-learn", "scipy"}),
         "import sutra.hybrid.__main__, sutra.hybrid.app, uvicorn.loops.uvloop",
     ),
     Image(
@@ -85,7 +85,7 @@ IMAGES = [
         frozenset({"8000"}),
         frozenset({"SUTRA_API_HOST=0.0.0.0", "SUTRA_API_PORT=8000"}),
         frozenset({"fastapi", "uvicorn", "uvloop", "httptools", "httpx", "redis", "grpcio"}),
-        frozenset({"lmdb", "usearch", "scikit-learn"}),
+        frozenset({"lmdb", "usearch", "mmh3"}),
         "import sutra.api.__main__, redis.asyncio, uvicorn.loops.uvloop\n"
         "from sutra.api.app import create_app\n"
         "from sutra.api.settings import ApiSettings\n"
@@ -97,7 +97,7 @@ IMAGES = [
         frozenset({"9000"}),
         frozenset({"SUTRA_CONTROL_HOST=0.0.0.0", "SUTRA_CONTROL_PORT=9000"}),
         frozenset({"fastapi", "uvicorn", "uvloop", "httptools", "websockets", "httpx", "grpcio"}),
-        frozenset({"lmdb", "usearch", "scikit-learn", "redis"}),
+        frozenset({"lmdb", "usearch", "mmh3", "redis"}),
         # The page ships as package data; the WebSocket needs uvicorn's websockets protocol.
         "import sutra.control.__main__, uvicorn.loops.uvloop\n"
         "import uvicorn.protocols.websockets.websockets_sansio_impl\n"

@@ -11,9 +11,10 @@ close together; the same text gives the same vector in every process, because no
 depends on Python's salted `hash()`. The projection is kept as two small arrays
 (2^18 x k), never as a dense 2^18 x dimension matrix.
 
-The features are computed with the vectorizer's own analyzers and the same hash function
-it uses, without `HashingVectorizer.transform`, whose per-call validation and sparse
-matrix assembly cost about ten times the arithmetic for one short text.
+The features are those of the vectorizer's analyzers and hash function (sutra.hybrid.features
+writes them out, checked against scikit-learn's in the tests), computed without
+`HashingVectorizer.transform`, whose per-call validation and sparse matrix assembly cost about
+ten times the arithmetic for one short text.
 """
 
 from __future__ import annotations
@@ -25,23 +26,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from sutra.hybrid.text import content_words, stem
+from sutra.hybrid.features import char_wb_ngrams, signed_hash, word_ngrams
 
 HASH_FEATURES = 2**18
 PROJECTION_NONZEROS = 4
 PROJECTION_SEED = 0x5EED_2024
 CHAR_WEIGHT = 0.8  # word features weigh 1; word pieces tolerate inflection and typos
 _INT32_MIN = -(2**31)
-
-
-def word_tokens(text: str) -> list[str]:
-    """Stemmed content words (stop words dropped)."""
-    return [stem(word) for word in content_words(text)]
-
-
-def content_text(text: str) -> str:
-    """The content words of `text`, for word pieces of content words only."""
-    return " ".join(content_words(text))
 
 
 @runtime_checkable
@@ -75,27 +66,12 @@ class HashingEmbedder:
     name = "hashing"
 
     def __init__(self, dimension: int = 384, *, seed: int = PROJECTION_SEED) -> None:
-        from sklearn.feature_extraction.text import HashingVectorizer
-        from sklearn.utils import murmurhash3_32
-
         if dimension < 1:
             raise ValueError(f"dimension must be >= 1, got {dimension}")
         self._dimension = dimension
-        self._hash = murmurhash3_32
-        common = {"n_features": HASH_FEATURES, "alternate_sign": True, "lowercase": True}
-        self.word_vectorizer = HashingVectorizer(
-            analyzer="word",
-            ngram_range=(1, 2),
-            tokenizer=word_tokens,
-            token_pattern=None,
-            **common,
-        )
-        self.char_vectorizer = HashingVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), preprocessor=content_text, **common
-        )
         self._analyzers: list[tuple[Callable[[str], list[str]], float]] = [
-            (self.word_vectorizer.build_analyzer(), 1.0),
-            (self.char_vectorizer.build_analyzer(), CHAR_WEIGHT),
+            (word_ngrams, 1.0),
+            (char_wb_ngrams, CHAR_WEIGHT),
         ]
         rng = np.random.default_rng(seed)
         k = min(PROJECTION_NONZEROS, dimension)
@@ -114,7 +90,7 @@ class HashingEmbedder:
         if not tokens:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         hashes = np.fromiter(
-            (self._hash(token, positive=False) for token in tokens),
+            (signed_hash(token) for token in tokens),
             dtype=np.int64,
             count=len(tokens),
         )
