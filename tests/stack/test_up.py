@@ -44,6 +44,17 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
+def start_up(data_dir: Path) -> subprocess.Popen[str]:
+    """`sutra up --no-demo` on `data_dir`, its output (both streams) readable line by line."""
+    return subprocess.Popen(
+        [SUTRA, "up", "--data-dir", str(data_dir), "--no-demo"],
+        env=stack_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def wait_for_line(process: subprocess.Popen[str], needle: str, timeout: float) -> list[str]:
     lines: list[str] = []
     deadline = time.monotonic() + timeout
@@ -163,13 +174,7 @@ def test_the_services_stop_even_when_up_is_killed(stack):
 def test_the_services_stop_when_up_is_killed_while_starting(tmp_path: Path):
     """Killed while a child is being started (mid-import): that child goes too."""
     data_dir = tmp_path / "data"
-    process = subprocess.Popen(
-        [SUTRA, "up", "--data-dir", str(data_dir), "--no-demo"],
-        env=stack_env(data_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_up(data_dir)
     try:
         wait_for_line(process, "sutra-hybrid", timeout=120)  # `starting (python -m ...)`
         assert processes_with(str(data_dir))
@@ -201,13 +206,7 @@ def test_a_port_in_use_is_one_line_naming_the_port(tmp_path: Path):
 
 def test_sigterm_while_starting_stops_what_started_and_exits_0(tmp_path: Path):
     data_dir = tmp_path / "data"
-    process = subprocess.Popen(
-        [SUTRA, "up", "--data-dir", str(data_dir), "--no-demo"],
-        env=stack_env(data_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_up(data_dir)
     try:
         wait_for_line(process, "sutra-hybrid", timeout=120)  # the store is up, hybrid starting
         process.send_signal(signal.SIGTERM)
