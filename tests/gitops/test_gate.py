@@ -51,7 +51,9 @@ def test_the_gate_is_clean_on_the_tree_and_names_the_rule_when_broken(repo: Path
     tier.write_text(tier.read_text().replace("maxReplicas: 25", "maxReplicas: 99"))
     lines = check.gate(repo)
     assert lines, "a range off the tier table must fail the gate"
-    assert all(line.startswith("medium ") for line in lines)
+    # The tier's own violations, and the sizes table of the docs, which follows the overlays.
+    rest = [line for line in lines if not line.startswith("medium ")]
+    assert [line.split(":")[0] for line in rest] == ["docs File/base/README.md"], rest
     assert any(line.endswith("[hpa_range]") for line in lines)
 
 

@@ -98,7 +98,10 @@ def test_pods_and_their_owners_carry_the_standard_labels(rendered) -> None:
 UPSTREAM_IMAGES = {"sutra-redis": "redis"}
 
 
-def test_images_come_from_the_project_registry_pinned_by_tag_and_digest(rendered) -> None:
+def test_images_come_from_the_project_registry_pinned_by_tag_and_digest(
+    rendered, tier_table: dict
+) -> None:
+    on_gpus = tier_table["tiers"][rendered.tier].get("gpu", {}).get("workloads", [])
     for owner, _, container in _all_containers(rendered):
         image = container["image"]
         named, _, digest = image.partition("@")
@@ -106,6 +109,8 @@ def test_images_come_from_the_project_registry_pinned_by_tag_and_digest(rendered
         expected = owner["metadata"]["name"]
         if expected == "storage-snapshot":
             expected = "storage-server"  # the snapshot job runs the server's image
+        if expected in on_gpus:
+            expected += "-cuda"  # components/hybrid-gpu runs the CUDA build
         assert repository == UPSTREAM_IMAGES.get(expected, f"ghcr.io/sutra-ai/{expected}"), image
         assert DIGEST.match(digest) and tag and tag != "latest", image
 

@@ -128,9 +128,11 @@ def test_overlays_pin_every_image_by_digest_with_its_tag(
     overlay = yaml.safe_load((repo / "overlays" / rendered.tier / "kustomization.yaml").read_text())
     pins = {i["name"]: i for i in overlay["images"]}
     cached = rendered.find("Deployment", "sutra-redis") is not None
+    hybrid = rendered.get("Deployment", "sutra-hybrid")["spec"]["template"]["spec"]
+    cuda = hybrid["containers"][0]["image"].startswith("ghcr.io/sutra-ai/sutra-hybrid-cuda:")
     assert set(pins) == {f"ghcr.io/sutra-ai/{w}" for w in workload_names} | (
         {"redis"} if cached else set()
-    )
+    ) | ({"ghcr.io/sutra-ai/sutra-hybrid-cuda"} if cuda else set())
     for pin in pins.values():
         assert DIGEST.match(pin.get("digest", "")), pin  # what runs
         assert pin.get("newTag") and pin["newTag"] != "latest", pin  # what readers see

@@ -67,3 +67,11 @@ def test_storage_is_a_single_statefulset() -> None:
 
 def test_required_labels() -> None:
     assert "app.kubernetes.io/name" in TABLE["required_labels"]
+
+
+@pytest.mark.parametrize("tier", list(TIERS))
+def test_each_tier_has_a_monthly_cost_range(tier: str) -> None:
+    """`sutra tiers report` compares each tier's estimate with this range (USD a month)."""
+    budget = TIERS[tier]["cost_usd_month"]
+    assert set(budget) == {"min", "max"}, tier
+    assert 0 <= budget["min"] <= budget["max"], tier

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +18,12 @@ from sutra.gitops import argocd_files, gatekeeper, render, tier_alerts, tier_doc
 from sutra.gitops import tiers as tier_table
 from sutra.gitops.paths import crd_schema_dir, policy_dir, repo_root
 from sutra.gitops.policy import PolicySet, Violation
-from sutra.gitops.quantities import format_cpu, format_memory, parse_quantity
+from sutra.gitops.quantities import format_cpu, format_memory
+from sutra.gitops.workloads import Scale, Workload, capacity, workloads
 
 ARGOCD = "argocd"
 GATEKEEPER = "gatekeeper"
 NOT_A_TIER = (ARGOCD, GATEKEEPER)
-WORKLOAD_KINDS = ("Deployment", "StatefulSet")
-
-
-@dataclass(frozen=True)
-class Workload:
-    """A long-running workload with its replica range and per-pod resources."""
-
-    kind: str
-    name: str
-    min_replicas: int
-    max_replicas: int
-    autoscaled: bool
-    requests: tuple[Decimal, Decimal]  # (cpu cores, memory bytes) per pod
-    limits: tuple[Decimal, Decimal]
 
 
 @dataclass
@@ -51,50 +37,6 @@ class Report:
     @property
     def workloads(self) -> list[Workload]:
         return workloads(self.objects)
-
-
-def _pod_totals(pod_spec: dict[str, Any], key: str) -> tuple[Decimal, Decimal]:
-    cpu = memory = Decimal(0)
-    for container in pod_spec.get("containers") or []:
-        amounts = (container.get("resources") or {}).get(key) or {}
-        cpu += parse_quantity(amounts.get("cpu", 0))
-        memory += parse_quantity(amounts.get("memory", 0))
-    return cpu, memory
-
-
-def workloads(objects: Sequence[dict[str, Any]]) -> list[Workload]:
-    """Deployments and StatefulSets with the replica range their HPA (or `replicas`) allows."""
-    hpas = {
-        (o["spec"]["scaleTargetRef"].get("kind"), o["spec"]["scaleTargetRef"].get("name")): o
-        for o in objects
-        if o.get("kind") == "HorizontalPodAutoscaler"
-        and (o.get("spec") or {}).get("scaleTargetRef")
-    }
-    found = []
-    for obj in objects:
-        if obj.get("kind") not in WORKLOAD_KINDS:
-            continue
-        name = obj["metadata"]["name"]
-        spec = obj.get("spec") or {}
-        pod = ((spec.get("template") or {}).get("spec")) or {}
-        hpa = hpas.get((obj["kind"], name))
-        if hpa is not None:
-            low = int(hpa["spec"].get("minReplicas", 1))
-            high = int(hpa["spec"].get("maxReplicas", low))
-        else:
-            low = high = int(spec.get("replicas", 1))
-        found.append(
-            Workload(
-                kind=obj["kind"],
-                name=name,
-                min_replicas=low,
-                max_replicas=high,
-                autoscaled=hpa is not None,
-                requests=_pod_totals(pod, "requests"),
-                limits=_pod_totals(pod, "limits"),
-            )
-        )
-    return found
 
 
 def check(
@@ -162,13 +104,8 @@ def _range(w: Workload) -> str:
     return f"{span} (HPA)" if w.autoscaled else span
 
 
-def _capacity(found: Sequence[Workload], key: str, scale: str) -> str:
-    cpu = memory = Decimal(0)
-    for w in found:
-        per_pod = getattr(w, key)
-        count = w.min_replicas if scale == "min" else w.max_replicas
-        cpu += per_pod[0] * count
-        memory += per_pod[1] * count
+def _capacity(found: Sequence[Workload], key: str, scale: Scale) -> str:
+    cpu, memory = capacity(found, key, scale)
     return f"{format_cpu(cpu)}, {format_memory(memory)}"
 
 

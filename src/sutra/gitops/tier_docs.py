@@ -1,4 +1,5 @@
-"""Generate the tier tables of the documentation from the tier table.
+"""Generate the tier tables of the documentation from the tier table (and the sizing table
+from the rendered tiers and the price table).
 
 README.md and base/README.md show the tiers' numbers in blocks between
 `<!-- BEGIN <name> ...-->` and `<!-- END <name> -->` markers; the rest of each document is
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sutra.gitops import generated, tiers
+from sutra.gitops import generated, sizing, sizing_report, tiers
 from sutra.gitops.paths import repo_root
 
 Block = Callable[[Path, dict[str, Any]], str]
@@ -74,11 +75,13 @@ def backups_table(root: Path, table: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# document -> (block name, what writes it); more blocks register here (the sizing report).
+# document -> (block name, what writes it); more blocks register here.
 BLOCKS: dict[str, list[tuple[str, Block]]] = {
     "README.md": [("tiers", tier_table)],
-    "base/README.md": [("backups", backups_table)],
+    "base/README.md": [("backups", backups_table), ("sizing", sizing_report.docs_table)],
 }
+# What the blocks are made from: the tier table, and for `sizing` the overlays and the prices.
+SOURCES = f"overlays/, {tiers.TABLE.as_posix()} and {sizing.PRICES.as_posix()}"
 
 
 def render(root: Path | None = None) -> dict[str, str]:
@@ -99,4 +102,4 @@ def render(root: Path | None = None) -> dict[str, str]:
     return files
 
 
-FILES = generated.FileSet("docs", tiers.TABLE.as_posix(), lambda root: render(root))
+FILES = generated.FileSet("docs", SOURCES, lambda root: render(root))

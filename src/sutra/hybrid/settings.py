@@ -19,6 +19,9 @@ class HybridSettings(SutraSettings):
     storage_server: str = Field("127.0.0.1:50051", description="storage gRPC host:port")
     vector_dimension: int = Field(384, ge=1, le=16384, description="same as the storage's")
     embedder: Literal["hashing", "semantic"] = "hashing"
+    # Where the semantic model runs: auto takes CUDA when torch sees a GPU, else the CPU; cuda
+    # without a GPU stops the start (SUTRA_DEVICE). The hashing embedder always runs on the CPU.
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="embedding device")
     redis_url: str | None = Field(None, description="unused here: the cache is in process")
     hybrid_storage_timeout: float = Field(5.0, gt=0, le=120, description="deadline per call")
     hybrid_ready_timeout: float = Field(1.0, gt=0, le=30, description="readiness probe deadline")
