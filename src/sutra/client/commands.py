@@ -1,7 +1,8 @@
-"""`sutra client build --out DIR [--api-base URL]`: the UI as a CDN-ready bundle.
+"""`sutra client build --out DIR [--api-base URL]`: the UI as a CDN-ready bundle;
+`sutra client publish --to s3://BUCKET/PREFIX`: the same bundle into an S3 bucket.
 
-Exit codes: 0 written; 2 bad arguments or an unwritable directory (one line on stderr, printed
-by `sutra.cli` for the error the handler raises).
+Exit codes: 0 written; 2 bad arguments, an unwritable directory or an unreachable bucket (one
+line on stderr, printed by `sutra.cli` for the error the handler raises).
 """
 
 from __future__ import annotations
@@ -35,8 +36,29 @@ def register(subparsers: Any) -> None:
     add_arguments(build)
     build.set_defaults(func=_build)
 
+    from sutra.client import publish
+
+    upload = commands.add_parser(
+        "publish",
+        help="build the bundle and publish it to an S3 bucket (assets, then index, then cleanup)",
+        description=(
+            "Build the bundle and publish it to s3://BUCKET/PREFIX in the order that keeps "
+            "every page whole: new hashed assets (immutable), then index.html and config.js "
+            "(no-cache), then the assets no index has named for --grace-seconds are deleted. "
+            "Credentials and endpoint: the standard AWS_* variables or mounted files."
+        ),
+    )
+    publish.add_arguments(upload)
+    upload.set_defaults(func=_publish)
+
 
 def _build(args: argparse.Namespace) -> int:
     from sutra.client.bundle import run
+
+    return run(args)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from sutra.client.publish import run
 
     return run(args)
