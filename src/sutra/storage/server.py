@@ -9,8 +9,10 @@ handler only records the signal, the main thread does all of that.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -280,6 +282,63 @@ def format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+# A stop polls the running handlers this often, and cancels what gRPC still holds once none
+# has run for this long.
+DRAIN_POLL_SECONDS = 0.05
+DRAIN_SETTLE_SECONDS = 0.5
+
+
+class HandlersInFlight(grpc.ServerInterceptor):
+    """Counts the calls whose handler is running, so that a stop knows when its own work is done.
+
+    gRPC's `stop(grace)` waits for every call the core has accepted, including one that arrived
+    as the stop began and will never reach a handler: the stop then lasts until that caller's
+    deadline (seen: 10 s with every worker idle and the write queue empty). The server waits
+    for its handlers instead, then cancels what is left.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return self._running
+
+    @contextlib.contextmanager
+    def _counted(self) -> Iterator[None]:
+        with self._lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return handler
+        if handler.unary_unary is not None:
+            inner = handler.unary_unary
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                with self._counted():
+                    return inner(request, context)
+
+            return handler._replace(unary_unary=unary)
+        if handler.unary_stream is not None:
+            stream = handler.unary_stream
+
+            def streaming(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                with self._counted():
+                    yield from stream(request, context)
+
+            return handler._replace(unary_stream=streaming)
+        return handler
+
+
 class StorageServer:
     """An engine served over gRPC (and Prometheus), with an orderly stop."""
 
@@ -303,11 +362,13 @@ class StorageServer:
             metrics=self.metrics,
         )
         self.health = health.HealthServicer(experimental_non_blocking=True)
+        self.in_flight = HandlersInFlight()
         self.server = grpc.server(
             ThreadPoolExecutor(settings.storage_workers, thread_name_prefix="storage-rpc"),
             options=server_options(),
             maximum_concurrent_rpcs=settings.storage_max_concurrent_rpcs,
-            interceptors=tracing.server_interceptors(),  # a span per call when tracing is on
+            # The in-flight count first; then a span per call when tracing is on.
+            interceptors=[self.in_flight, *tracing.server_interceptors()],
         )
         pb_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.engine), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -327,10 +388,28 @@ class StorageServer:
         for service in ("", SERVICE_NAME):
             self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
+    def _drain(self, grace: float) -> None:
+        """Refuse new calls; wait up to `grace` for running handlers, then cancel the rest.
+
+        Once no handler has run for DRAIN_SETTLE_SECONDS the remaining calls are ones gRPC
+        accepted but never handed to a handler: nothing of ours is in them, so they are
+        cancelled rather than waited for until their callers' deadlines.
+        """
+        stopped = self.server.stop(grace)
+        idle_since: float | None = None
+        while not stopped.wait(DRAIN_POLL_SECONDS):
+            if self.in_flight.running:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= DRAIN_SETTLE_SECONDS:
+                self.server.stop(0).wait()
+                return
+
     def stop(self) -> None:
         """NOT_SERVING, refuse new RPCs, finish running ones, drain and close the store."""
         self.health.enter_graceful_shutdown()
-        self.server.stop(self.settings.storage_grace_seconds).wait()
+        self._drain(self.settings.storage_grace_seconds)
         self.engine.close()
         if self.metrics_server is not None:
             self.metrics_server.stop()
