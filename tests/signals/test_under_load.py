@@ -89,12 +89,12 @@ def test_sigterm_under_write_load_exits_zero_and_keeps_every_acknowledged_write(
     tmp_path: Path,
 ) -> None:
     logs = {n: tmp_path / f"{n}.log" for n in ("storage-server", "sutra-hybrid", "sutra-api")}
-    restarted, shared = tmp_path / "restarted", tmp_path / "shared"
+    restarted, kept = tmp_path / "restarted", tmp_path / "kept"
     load = Load(writers_per_path=3)
     try:
         with (
-            run_server(shared, log_path=tmp_path / "shared-storage.log") as storage,
-            running_hybrid(storage.address, tmp_path / "shared-hybrid.log") as hybrid,
+            run_server(kept, log_path=tmp_path / "kept-storage.log") as storage,
+            running_hybrid(storage.address, tmp_path / "kept-hybrid.log") as hybrid,
             ThreadPoolExecutor(3) as pool,
         ):
             to_storage = {"SUTRA_STORAGE_SERVER": storage.address}
@@ -120,7 +120,7 @@ def test_sigterm_under_write_load_exits_zero_and_keeps_every_acknowledged_write(
     for name, log in logs.items():
         assert count_in_log(log, STOPPING) == ROUNDS, name
         assert count_in_log(log, STOPPED) == ROUNDS, name
-    for path, store in (("storage", restarted), ("hybrid", shared), ("api", shared)):
+    for path, store in (("storage", restarted), ("hybrid", kept), ("api", kept)):
         acknowledged = load.acknowledged(path)
         assert len(acknowledged) >= ROUNDS * WRITES_BEFORE_STOP, path
         assert missing(store, acknowledged) == [], f"acknowledged {path} writes lost"
