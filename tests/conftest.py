@@ -110,6 +110,23 @@ def tier_objects() -> Iterator[dict[str, list[dict[str, Any]]]]:
 
 
 @pytest.fixture(scope="session")
+def region_objects() -> Iterator[dict[tuple[str, str], list[dict[str, Any]]]]:
+    """Every region overlay of the tier table (regions/<region>/<tier>) rendered once per run
+    with the real kustomize: (region, tier) -> its objects. Read-only, like `tier_objects`."""
+    from sutra.gitops import regions, tiers
+    from sutra.gitops.render import render_region
+
+    places = [(p.region, p.tier) for p in regions.placements(tiers.load(REPO_ROOT))]
+    with ThreadPoolExecutor(max_workers=max(1, len(places))) as pool:
+        found = pool.map(lambda place: render_region(*place, REPO_ROOT), places)
+        rendered = dict(zip(places, found, strict=True))
+    before = json.dumps({"/".join(k): v for k, v in rendered.items()}, sort_keys=True)
+    yield rendered
+    after = json.dumps({"/".join(k): v for k, v in rendered.items()}, sort_keys=True)
+    assert after == before, "a test edited region_objects in place"
+
+
+@pytest.fixture(scope="session")
 def tier_table() -> dict[str, Any]:
     """policies/data/tiers.yaml, the table every tier is checked against."""
     return yaml.safe_load((REPO_ROOT / "policies" / "data" / "tiers.yaml").read_text())

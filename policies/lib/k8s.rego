@@ -15,12 +15,30 @@ config := data.tiers if {
 	"storage": data.storage,
 	"required_labels": data.required_labels,
 	"namespace": data.namespace,
+	"regions": object.get(data, "regions", {}),
 }
 
 tier := object.get(input, "tier", "low")
 
-# The workloads the table fixes for this tier: name -> {kind, hpa: {min, max}} or {kind, replicas}.
-table := config.tiers[tier].workloads
+# The region whose overlay of the tier this is (input.region, from regions/<region>/<tier>), or
+# "" for the tier's own overlay; its row of the table's `regions:`, and the tier's entry there.
+region := object.get(input, "region", "")
+
+region_row := config.regions[region] if region != ""
+
+placement := region_row.tiers[tier]
+
+# Whether this render holds the tier's storage writer: the tier's own overlay, or the region
+# that is the tier's storage primary. Elsewhere the store runs in the primary region.
+storage_primary if region == ""
+
+storage_primary if placement.storage == "primary"
+
+# The workloads the table fixes for this tier: name -> {kind, hpa: {min, max}} or {kind, replicas};
+# without the storage server where another region is the storage primary.
+table := config.tiers[tier].workloads if {
+	storage_primary
+} else := object.remove(config.tiers[tier].workloads, {config.storage.workload})
 
 objects := object.get(input, "objects", [])
 

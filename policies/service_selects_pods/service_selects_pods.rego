@@ -9,7 +9,10 @@ services := [o | some o in k8s.objects; o.kind == "Service"]
 
 selector(s) := object.get(s, ["spec", "selector"], {})
 
+# A Service without a selector (an ExternalName, or one with hand-made endpoints) has no
+# backends here: it sends nothing to the tier's pods.
 backends(s) := [o |
+	count(selector(s)) > 0
 	some o in k8s.workloads
 	k8s.namespace(o) == k8s.namespace(s)
 	k8s.map_selects(selector(s), k8s.pod_labels(o))

@@ -8,7 +8,9 @@ import data.sutra.lib.k8s
 
 job_name := "storage-snapshot"
 
-backups := k8s.config.tiers[k8s.tier].backups
+# Only where the store's writer runs: a region that is not the tier's storage primary takes no
+# snapshots (the primary does).
+backups := k8s.config.tiers[k8s.tier].backups if k8s.storage_primary
 
 jobs := [o | some o in k8s.objects; o.kind == "CronJob"; o.metadata.name == job_name]
 

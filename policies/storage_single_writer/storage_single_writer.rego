@@ -21,7 +21,9 @@ storage_name := parameters.workload
 
 storage_sets := [o | some o in k8s.objects; o.kind == "StatefulSet"; o.metadata.name == storage_name]
 
+# (Not in a region that is not the tier's storage primary: rule region_storage_writer.)
 deny contains {"kind": "StatefulSet", "name": storage_name, "msg": msg} if {
+	k8s.storage_primary
 	count(storage_sets) == 0
 	msg := sprintf("StatefulSet %s is missing: the storage server must run as a StatefulSet", [storage_name])
 }

@@ -41,8 +41,11 @@ def wave(obj: dict[str, Any]) -> int:
     return int((obj["metadata"].get("annotations") or {}).get(WAVE, 0))
 
 
-def overlays() -> list[str]:
-    return sorted(p.name for p in (REPO_ROOT / "overlays").iterdir() if p.is_dir())
+def region_overlays() -> list[tuple[str, str]]:
+    """(region, tier) of every regions/<region>/<tier>: what the ApplicationSet deploys."""
+    return sorted(
+        (p.parent.name, p.name) for p in (REPO_ROOT / "regions").glob("*/*") if p.is_dir()
+    )
 
 
 def admission_apps(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -136,17 +139,22 @@ def test_the_root_application_syncs_this_folder_and_nothing_else(argocd, synced)
 
 
 def test_one_admission_application_per_tier_cluster(synced, argocd) -> None:
+    """Every region overlay's cluster (`sutra-<region>-<tier>`, the only name the tiers'
+    project admits for it) gets the admission policies."""
     apps = {o["metadata"]["name"]: o["spec"] for o in admission_apps(synced)}
-    assert sorted(apps) == [f"sutra-admission-{tier}" for tier in overlays()]
+    assert sorted(apps) == sorted(f"sutra-admission-{r}-{t}" for r, t in region_overlays())
     tiers = argocd[("ApplicationSet", "sutra")]["spec"]["template"]["spec"]
     project = argocd[("AppProject", "sutra-admission")]["spec"]
     allowed = {(d["name"], d["namespace"]) for d in project["destinations"]}
-    for tier in overlays():
-        app = apps[f"sutra-admission-{tier}"]
-        # The same cluster as the tier's Application.
-        tier_cluster = tiers["destination"]["name"].replace("{{.path.basename}}", tier)
-        assert app["destination"] == {"name": tier_cluster, "namespace": "gatekeeper-system"}
-        assert (tier_cluster, "gatekeeper-system") in allowed
+    tier_project = argocd[("AppProject", "sutra")]["spec"]
+    tier_clusters = {d["name"] for d in tier_project["destinations"]}
+    for region, tier in region_overlays():
+        app = apps[f"sutra-admission-{region}-{tier}"]
+        # The same cluster as the tier's Application in that region.
+        cluster = f"sutra-{region}-{tier}"
+        assert cluster in tier_clusters
+        assert app["destination"] == {"name": cluster, "namespace": "gatekeeper-system"}
+        assert (cluster, "gatekeeper-system") in allowed
         assert app["source"]["path"] == "gatekeeper"
         assert app["source"]["repoURL"] == tiers["source"]["repoURL"]
         assert app["source"]["targetRevision"] == tiers["source"]["targetRevision"]
@@ -168,8 +176,13 @@ def test_projects_then_admission_then_the_tiers(synced) -> None:
 @pytest.mark.parametrize(
     ("kind", "name", "value", "problem"),
     [
-        ("Application", "sutra-admission-high", "0", "sutra-admission-high: not before sutra"),
-        ("AppProject", "sutra-admission", "-1", "Application sutra-admission-low: wave -1"),
+        (
+            "Application",
+            "sutra-admission-us-east-high",
+            "0",
+            "sutra-admission-us-east-high: not before sutra",
+        ),
+        ("AppProject", "sutra-admission", "-1", "Application sutra-admission-eu-west-low: wave -1"),
         ("AppProject", "sutra", "0", "ApplicationSet sutra: wave 0 is not after"),
     ],
 )

@@ -51,11 +51,18 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
     done = sutra("check")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert lines[-1] == "3 tiers, argocd/ and gatekeeper/ checked: clean"
+    assert (
+        lines[-1] == "3 tiers, 5 region overlays, regions/, argocd/ and gatekeeper/ checked: clean"
+    )
     # medium and high add the prometheus-adapter rules of their traffic signals and the Redis
-    # cache (Deployment, Service, ServiceAccount, NetworkPolicy).
+    # cache (Deployment, Service, ServiceAccount, NetworkPolicy). A region adds the client's
+    # Ingress; where it is not the storage primary it drops the writer, its snapshot job, volume,
+    # accounts, NetworkPolicies and ServiceMonitor (8) and adds NetworkPolicy storage-remote.
     for tier, count in (("low", 41), ("medium", 46), ("high", 46)):
         assert f"{tier}: {count} objects" in lines
+    for overlay, count in (("eu-west/low", 42), ("us-east/high", 47), ("eu-west/high", 40)):
+        assert f"{overlay}: {count} objects" in lines
+    assert "  us-east: medium, high (storage primary)" in lines
     assert "  sutra-api       Deployment   replicas 20-50 (HPA)" in lines
     assert any(line.strip().startswith("requests at minimum") for line in lines)
     assert done.stderr == ""
@@ -64,7 +71,9 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
 def test_quiet_prints_only_the_verdict_when_clean(sutra: Run) -> None:
     done = sutra("check", "--quiet", "low", "--kube-version", "1.37.0")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["1 tier, argocd/ and gatekeeper/ checked: clean"]
+    assert done.stdout.splitlines() == [
+        "1 tier, 1 region overlay, regions/, argocd/ and gatekeeper/ checked: clean"
+    ]
 
 
 # (file, old, new, tier that must fail, rule that must be named)
@@ -141,9 +150,12 @@ def test_a_tag_without_its_digest_fails_the_gate(sutra: Run, repo: Path) -> None
     drop_digest(repo, "high", "sutra-client")
     done = sutra("check", "--quiet", "high")
     assert done.returncode == 1, done.stdout + done.stderr
-    (violation,) = [line for line in done.stdout.splitlines() if line.endswith("]")]
-    assert violation.startswith("high Deployment/sutra-client: container sutra-client ")
-    assert "is not pinned by digest" in violation and violation.endswith("[image_pinned]")
+    # The tier, and each region overlay built on it.
+    violations = [line for line in done.stdout.splitlines() if line.endswith("]")]
+    assert [v.split(" ")[0] for v in violations] == ["high", "eu-west/high", "us-east/high"]
+    for target, violation in zip(("high", "eu-west/high", "us-east/high"), violations, strict=True):
+        assert violation.startswith(f"{target} Deployment/sutra-client: container sutra-client ")
+        assert "is not pinned by digest" in violation and violation.endswith("[image_pinned]")
 
 
 def test_a_schema_error_is_reported_as_a_violation(sutra: Run, repo: Path) -> None:
@@ -184,7 +196,8 @@ def test_a_missing_gatekeeper_folder_fails_the_gate(sutra: Run, repo: Path) -> N
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.splitlines() == [
         "gatekeeper File/gatekeeper/: is missing: run `sutra gatekeeper generate` [generated]",
-        "1 violation in 1 of 1 tier, argocd/ and gatekeeper/ (gatekeeper)",
+        "1 violation in 1 of 1 tier, 1 region overlay, regions/, argocd/ and gatekeeper/ "
+        "(gatekeeper)",
     ]
 
 
@@ -198,9 +211,11 @@ def test_an_object_outside_the_namespace_fails_the_gate(sutra: Run, repo: Path) 
     done = sutra("check", "--quiet", "medium")
     assert done.returncode == 1
     violations = [line for line in done.stdout.splitlines() if line.endswith("]")]
-    assert len(violations) == 1, done.stdout
-    assert violations[0].startswith("medium ConfigMap/stray: ConfigMap stray is in namespace ")
-    assert violations[0].endswith("[namespace_scope]")
+    assert len(violations) == 3, done.stdout
+    for target, violation in zip(("medium", "eu-west/medium", "us-east/medium"), violations,
+                                 strict=True):  # fmt: skip
+        assert violation.startswith(f"{target} ConfigMap/stray: ConfigMap stray is in namespace ")
+        assert violation.endswith("[namespace_scope]")
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:

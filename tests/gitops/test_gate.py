@@ -52,7 +52,9 @@ def test_the_gate_is_clean_on_the_tree_and_names_the_rule_when_broken(repo: Path
     lines = check.gate(repo)
     assert lines, "a range off the tier table must fail the gate"
     # The tier's own violations, and the sizes table of the docs, which follows the overlays.
-    rest = [line for line in lines if not line.startswith("medium ")]
+    # The regions running medium build on its overlay, so they fail with it.
+    rest = [line for line in lines if line.split(" ")[0] not in
+            ("medium", "eu-west/medium", "us-east/medium")]  # fmt: skip
     assert [line.split(":")[0] for line in rest] == ["docs File/base/README.md"], rest
     assert any(line.endswith("[hpa_range]") for line in lines)
 

@@ -1,4 +1,6 @@
-"""The Argo CD objects: valid against their CRD schemas, one Application per overlay."""
+"""The Argo CD objects: valid against their CRD schemas, one Application per region overlay
+and labelled cluster (the ApplicationSet's expansion over example clusters is in
+tests/regions/test_applicationset.py)."""
 
 from __future__ import annotations
 
@@ -6,17 +8,26 @@ import copy
 
 import yaml
 
-from sutra.gitops.paths import TIERS, crd_schema_dir
+from sutra.gitops import regions
+from sutra.gitops.paths import crd_schema_dir
 from sutra.gitops.validate import DEFAULT_KUBE_VERSIONS, validate_objects
 
 REPO_URL = "https://github.com/sutra-ai/sutra-deploy.git"
+REGION = '{{index .metadata.labels "sutra.ai/region"}}'
+TIER = '{{index .metadata.labels "sutra.ai/tier"}}'
 
 
-def test_argocd_objects_match_their_crd_schemas(argocd_objects, repo) -> None:
+def _clusters(tier_table) -> list[regions.Placement]:
+    return regions.placements(tier_table)
+
+
+def test_argocd_objects_match_their_crd_schemas(argocd_objects, repo, tier_table) -> None:
     kinds = sorted(o["kind"] for o in argocd_objects.objects)
-    # argocd/ (2 projects, 3 admission Applications, the ApplicationSet), bootstrap/ (the root
-    # and its project) and the argocd-cm patch.
-    assert kinds == ["AppProject"] * 3 + ["Application"] * 4 + ["ApplicationSet", "ConfigMap"]
+    # argocd/ (2 projects, an admission Application per region cluster, the ApplicationSet),
+    # bootstrap/ (the root and its project) and the argocd-cm patch.
+    apps = len(_clusters(tier_table)) + 1
+    assert apps == 6
+    assert kinds == ["AppProject"] * 3 + ["Application"] * apps + ["ApplicationSet", "ConfigMap"]
     found = validate_objects(
         argocd_objects.objects, "argocd", DEFAULT_KUBE_VERSIONS, crd_schema_dir(repo)
     )
@@ -36,11 +47,13 @@ def test_the_project_is_confined_to_this_repository_and_namespace(
 ) -> None:
     spec = argocd_objects.get("AppProject", "sutra")["spec"]
     assert spec["sourceRepos"] == [REPO_URL]
-    # Besides sutra-ai, only the tiers the table lets ship there reach into monitoring.
+    # Each region's cluster of a tier; besides sutra-ai, only the clusters of the tiers the
+    # table lets ship there reach into monitoring.
     shipping = {t for e in tier_table["namespace"]["outside"] for t in e["tiers"]}
+    clusters = _clusters(tier_table)
     assert {(d["name"], d["namespace"]) for d in spec["destinations"]} == {
-        (f"sutra-{t}", "sutra-ai") for t in TIERS
-    } | {(f"sutra-{t}", "monitoring") for t in shipping}
+        (p.cluster, "sutra-ai") for p in clusters
+    } | {(p.cluster, "monitoring") for p in clusters if p.tier in shipping}
     assert all("server" not in d for d in spec["destinations"])
     assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
 
@@ -56,62 +69,70 @@ def test_the_destinations_outside_the_namespace_are_the_tier_tables(
     spec = argocd_objects.get("AppProject", "sutra")["spec"]
     outside = {(d["name"], d["namespace"]) for d in spec["destinations"]
                if d["namespace"] != scope["name"]}  # fmt: skip
-    listed = {(f"sutra-{tier}", e["namespace"]) for e in scope["outside"] for tier in e["tiers"]}
+    listed = {(p.cluster, e["namespace"]) for e in scope["outside"]
+              for p in _clusters(tier_table) if p.tier in e["tiers"]}  # fmt: skip
     assert outside == listed
-    assert all(set(e["tiers"]) <= set(TIERS) for e in scope["outside"])
+    assert all(set(e["tiers"]) <= set(tier_table["tiers"]) for e in scope["outside"])
 
 
-def test_the_project_admits_every_kind_and_namespace_a_tier_renders(
-    argocd_objects, rendered
+def test_the_project_admits_every_kind_and_namespace_a_region_renders(
+    argocd_objects, region_objects
 ) -> None:
+    """What Argo CD deploys is the region overlays, each to its cluster `sutra-<region>-<tier>`."""
     spec = argocd_objects.get("AppProject", "sutra")["spec"]
     namespaced = {(w["group"], w["kind"]) for w in spec["namespaceResourceWhitelist"]}
     cluster = {(w["group"], w["kind"]) for w in spec["clusterResourceWhitelist"]}
     destinations = {(d["name"], d["namespace"]) for d in spec["destinations"]}
-    for obj in rendered.objects:
-        kind = (obj["apiVersion"].rpartition("/")[0], obj["kind"])
-        if "namespace" in obj["metadata"]:
-            assert kind in namespaced, kind
-            assert (f"sutra-{rendered.tier}", obj["metadata"]["namespace"]) in destinations
-        else:
-            assert kind in cluster, kind
+    assert region_objects
+    for (region, tier), objects in region_objects.items():
+        for obj in objects:
+            kind = (obj["apiVersion"].rpartition("/")[0], obj["kind"])
+            if "namespace" in obj["metadata"]:
+                assert kind in namespaced, kind
+                assert (f"sutra-{region}-{tier}", obj["metadata"]["namespace"]) in destinations
+            else:
+                assert kind in cluster, kind
 
 
-def test_the_applicationset_makes_one_application_per_overlay(argocd_objects) -> None:
+def test_the_applicationset_is_a_matrix_of_labelled_clusters_and_region_overlays(
+    argocd_objects,
+) -> None:
     spec = argocd_objects.get("ApplicationSet", "sutra")["spec"]
     assert spec["goTemplate"] is True
     assert spec["goTemplateOptions"] == ["missingkey=error"]
     (generator,) = spec["generators"]
-    assert generator["git"]["repoURL"] == REPO_URL
-    assert generator["git"]["directories"] == [{"path": "overlays/*"}]
+    clusters, git = generator["matrix"]["generators"]
+    # The clusters first: the git generator reads their labels (a consumer comes second).
+    assert clusters == {"clusters": {"selector": {"matchExpressions": [
+        {"key": "sutra.ai/region", "operator": "Exists"},
+        {"key": "sutra.ai/tier", "operator": "Exists"}]}}}  # fmt: skip
+    assert git["git"]["repoURL"] == REPO_URL
+    assert git["git"]["revision"] == "main"
+    assert git["git"]["directories"] == [{"path": f"regions/{REGION}/{TIER}"}]
     assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": True}
     template = spec["template"]
-    assert template["metadata"]["name"] == "sutra-{{.path.basename}}"
+    assert template["metadata"]["name"] == f"sutra-{REGION}-{TIER}"
+    assert template["metadata"]["labels"]["sutra.ai/region"] == REGION
+    assert template["metadata"]["labels"]["sutra.ai/tier"] == TIER
     assert template["spec"]["project"] == "sutra"
     assert template["spec"]["source"]["path"] == "{{.path.path}}"
-    # Each tier goes to its own cluster: the destination is derived from the overlay name.
-    assert template["spec"]["destination"] == {
-        "name": "sutra-{{.path.basename}}", "namespace": "sutra-ai"}  # fmt: skip
+    # The selected cluster itself; the project admits only the table's cluster names.
+    assert template["spec"]["destination"] == {"name": "{{.name}}", "namespace": "sutra-ai"}
 
 
-def _expand(text: str, tier: str) -> str:
-    return text.replace("{{.path.basename}}", tier).replace("{{.path.path}}", f"overlays/{tier}")
-
-
-def test_each_generated_application_is_allowed_by_the_project(argocd_objects, repo) -> None:
+def test_each_region_cluster_is_allowed_by_the_project(argocd_objects, repo, tier_table) -> None:
     project = argocd_objects.get("AppProject", "sutra")["spec"]
     template = argocd_objects.get("ApplicationSet", "sutra")["spec"]["template"]
-    overlays = sorted(p.name for p in (repo / "overlays").iterdir() if p.is_dir())
-    assert overlays == sorted(TIERS)
-    destinations = set()
-    for tier in overlays:
-        dest = template["spec"]["destination"]
-        pair = (_expand(dest["name"], tier), dest["namespace"])
-        assert pair in {(d["name"], d["namespace"]) for d in project["destinations"]}
-        assert template["spec"]["source"]["repoURL"] in project["sourceRepos"]
-        assert (repo / _expand(template["spec"]["source"]["path"], tier)).is_dir()
-        destinations.add(pair)
-    assert len(destinations) == len(overlays)
+    assert template["spec"]["source"]["repoURL"] in project["sourceRepos"]
+    allowed = {(d["name"], d["namespace"]) for d in project["destinations"]}
+    overlays = sorted(f"{p.parent.name}/{p.name}" for p in (repo / "regions").glob("*/*"))
+    clusters = _clusters(tier_table)
+    assert overlays == sorted(p.name for p in clusters)
+    for place in clusters:
+        assert (place.cluster, template["spec"]["destination"]["namespace"]) in allowed
+        assert (repo / place.path / "kustomization.yaml").is_file()
+    # No two region overlays share a cluster.
+    assert len({p.cluster for p in clusters}) == len(clusters)
 
 
 def test_sync_is_automated_and_leaves_the_hpa_replica_counts_alone(argocd_objects, rendered_tiers):

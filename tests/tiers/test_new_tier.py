@@ -1,5 +1,6 @@
 """Adding a tier is one command and an edit of the table: `sutra tiers new` on a copy of the
-GitOps tree, then the whole gate over four tiers."""
+GitOps tree, then the whole gate over four tiers. The new tier runs in no region until the
+table's `regions:` lists it: then `sutra generate` writes its region overlay and clusters."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sutra.gitops import argocd_files, tier_docs, tier_new, tiers
+from sutra.gitops import argocd_files, region_files, tier_docs, tier_new, tiers
 
 SUTRA = str(Path(sys.executable).parent / "sutra")
 
@@ -31,13 +32,45 @@ def test_a_new_tier_from_high_passes_the_whole_gate(gitops_checkout: Path) -> No
     )
     overlay = (gitops_checkout / "overlays/xl/kustomization.yaml").read_text()
     assert "sutra-xl" in overlay and "sutra-high" not in overlay
+    # In no region yet: no region overlay, no cluster, no admission Application for it.
+    assert "xl" not in str(table["regions"])
     apps = argocd_files.render(gitops_checkout)[argocd_files.ADMISSION_FILE]
-    assert "name: sutra-admission-xl" in apps
+    assert "sutra-admission-" in apps and "-xl" not in apps
+    assert not (gitops_checkout / "regions" / "eu-west" / "xl").exists()
     assert "| xl |" in tier_docs.render(gitops_checkout)["base/README.md"]
 
     check = sutra("check", "-q")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.strip().endswith("4 tiers, argocd/ and gatekeeper/ checked: clean")
+    assert check.stdout.strip().endswith(
+        "4 tiers, 5 region overlays, regions/, argocd/ and gatekeeper/ checked: clean"
+    )
+
+
+def test_a_region_opts_into_the_new_tier_by_a_table_edit(gitops_checkout: Path) -> None:
+    """eu-west lists xl (as its storage primary): `sutra generate` writes the overlay, the
+    cluster's admission Application and destinations, and the gate checks six overlays."""
+    assert sutra("tiers", "new", "xl", "--from", "high").returncode == 0
+    path = gitops_checkout / tiers.TABLE
+    text = path.read_text()
+    anchor = "      high:   {host: high.eu-west.sutra.example, storage: remote}\n"
+    row = (
+        "      xl:     {host: xl.eu-west.sutra.example, storage: primary, "
+        "storage_host: storage.xl.eu-west.sutra.internal}\n"
+    )
+    assert anchor in text
+    path.write_text(text.replace(anchor, anchor + row))
+    stale = sutra("check", "-q", "xl")
+    assert stale.returncode == 1
+    assert "regions File/regions/eu-west/xl/kustomization.yaml: is missing" in stale.stdout
+    assert sutra("generate").returncode == 0
+    assert "regions/eu-west/xl/kustomization.yaml" in region_files.render(gitops_checkout)
+    apps = (gitops_checkout / argocd_files.ADMISSION_FILE).read_text()
+    assert "name: sutra-admission-eu-west-xl" in apps
+    check = sutra("check", "-q")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.strip().endswith(
+        "4 tiers, 6 region overlays, regions/, argocd/ and gatekeeper/ checked: clean"
+    )
 
 
 def test_the_new_tiers_numbers_are_edited_in_the_table_alone(gitops_checkout: Path) -> None:

@@ -1,10 +1,12 @@
-"""Generate the Argo CD files that list tier clusters, from the tier table.
+"""Generate the Argo CD files that list the tier clusters, from the tier table.
 
-The ApplicationSet finds the tiers itself (a git generator over the overlays), but two things
-must name every tier cluster: the admission Applications (explicit Applications, so the root's
+A tier runs in a cluster per region (`regions:` of the table), registered in Argo CD as
+`sutra-<region>-<tier>` with the labels sutra.ai/region and sutra.ai/tier. The ApplicationSet
+finds them itself (a matrix of the labelled clusters and their region overlays), but two things
+must name every such cluster: the admission Applications (explicit Applications, so the root's
 sync waves put the policies before the tiers) and the projects' destinations. They are written
-here from policies/data/tiers.yaml, with the namespace of the table, so adding a tier never
-means editing argocd/ by hand; `sutra check` fails while they are stale.
+here from policies/data/tiers.yaml, with the namespace of the table, so adding a region or a
+tier never means editing argocd/ by hand; `sutra check` fails while they are stale.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from sutra.gitops import generated, tiers
+from sutra.gitops import generated, regions, tiers
 from sutra.gitops.paths import repo_root
 
 ADMISSION_FILE = "argocd/admission-applications.yaml"
@@ -30,7 +32,7 @@ HEADER = (
     "# regenerate (`sutra argocd generate`).\n# {what}\n"
 )
 ADMISSION_NOTE = """\
-One admission Application per tier cluster, each syncing gatekeeper/: the Gatekeeper
+One admission Application per tier cluster (each region's), each syncing gatekeeper/: the Gatekeeper
 # templates and constraints generated from policies/, the same in every tier. Gatekeeper itself
 # (>= 3.19, for templates in Rego v1) runs in each cluster beforehand.
 #
@@ -46,30 +48,26 @@ One admission Application per tier cluster, each syncing gatekeeper/: the Gateke
 RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 
 
-def cluster_name(tier: str) -> str:
-    """The Argo CD cluster a tier deploys to: `sutra-<tier>`, as the ApplicationSet names it."""
-    return f"sutra-{tier}"
-
-
-def _admission_application(tier: str) -> dict[str, Any]:
+def _admission_application(place: regions.Placement) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
-            "name": f"sutra-admission-{tier}",
+            "name": f"sutra-admission-{place.region}-{place.tier}",
             "namespace": "argocd",
             "annotations": {"argocd.argoproj.io/sync-wave": "-1"},
             "labels": {
                 "app.kubernetes.io/name": "sutra-admission",
                 "app.kubernetes.io/component": "argocd-application",
                 "app.kubernetes.io/part-of": "sutra-ai",
-                "sutra.ai/tier": tier,
+                "sutra.ai/region": place.region,
+                "sutra.ai/tier": place.tier,
             },
         },
         "spec": {
             "project": ADMISSION_PROJECT,
             "source": {"repoURL": REPO_URL, "targetRevision": REVISION, "path": "gatekeeper"},
-            "destination": {"name": cluster_name(tier), "namespace": ADMISSION_NAMESPACE},
+            "destination": {"name": place.cluster, "namespace": ADMISSION_NAMESPACE},
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
                 "syncOptions": ["ServerSideApply=true"],
@@ -83,11 +81,12 @@ def _destinations(table: dict[str, Any]) -> list[dict[str, Any]]:
     """The tiers' project: each tier cluster's namespace, then the namespaces outside it that
     the table lets some tiers ship one object to (rule namespace_scope guards what goes there)."""
     ns = tiers.namespace(table)
-    found = [{"name": cluster_name(t), "namespace": ns} for t in table["tiers"]]
+    places = regions.placements(table)
+    found = [{"name": p.cluster, "namespace": ns} for p in places]
     for entry in (table.get("namespace") or {}).get("outside") or []:
-        for tier in entry["tiers"]:
-            pair = {"name": cluster_name(tier), "namespace": entry["namespace"]}
-            if pair not in found:
+        for place in places:
+            pair = {"name": place.cluster, "namespace": entry["namespace"]}
+            if place.tier in entry["tiers"] and pair not in found:
                 found.append(pair)
     return found
 
@@ -105,8 +104,8 @@ def _patches(table: dict[str, Any]) -> list[dict[str, Any]]:
             "metadata": {"name": ADMISSION_PROJECT, "namespace": "argocd"},
             "spec": {
                 "destinations": [
-                    {"name": cluster_name(t), "namespace": ADMISSION_NAMESPACE}
-                    for t in table["tiers"]
+                    {"name": p.cluster, "namespace": ADMISSION_NAMESPACE}
+                    for p in regions.placements(table)
                 ]
             },
         },
@@ -131,7 +130,7 @@ def _dump_all(header: str, docs: list[dict[str, Any]]) -> str:
 def render(root: Path | None = None) -> dict[str, str]:
     """The generated files of argocd/ by path, as the table makes them now."""
     table = tiers.load(root or repo_root())
-    apps = [_admission_application(tier) for tier in table["tiers"]]
+    apps = [_admission_application(place) for place in regions.placements(table)]
     return {
         ADMISSION_FILE: _dump_all(
             HEADER.format(what=ADMISSION_NOTE),

@@ -40,9 +40,10 @@ def register(subparsers: Any) -> None:
     render = subparsers.add_parser(
         "render",
         help="print a tier's manifests as Argo CD will apply them",
-        description="Print the YAML that kustomize renders for one tier (or for argocd/).",
+        description="Print the YAML that kustomize renders for one tier, one region overlay "
+        "of a tier (REGION/TIER, regions/REGION/TIER), or argocd/.",
     )
-    render.add_argument("tier", metavar="TIER", help="a tier of the table, or argocd")
+    render.add_argument("tier", metavar="TIER", help="a tier of the table, REGION/TIER, or argocd")
     render.set_defaults(func=run_render)
 
 
@@ -66,6 +67,9 @@ def run_render(args: argparse.Namespace) -> int:
 
     if args.tier == "argocd":
         text = render.kustomize(repo_root() / "argocd")
+    elif "/" in args.tier:
+        region, _, tier = args.tier.partition("/")
+        text = render.kustomize(render.region_dir(region, render.check_tier(tier)))
     else:
         text = render.render_text(args.tier)
     sys.stdout.write(text)

@@ -56,6 +56,16 @@ GENERATED = (
         "write argocd/admission-applications.yaml and argocd/destinations.yaml",
     ),
     Generated(
+        "regions",
+        "sutra.gitops.region_files",
+        "the region overlays are up to date",
+        "generate the region overlays from the tier table's regions",
+        "Per region components/regions/<region>/ (storage class, zones) and per region and "
+        "tier regions/<region>/<tier>/kustomization.yaml, from the regions of "
+        "policies/data/tiers.yaml.",
+        "write components/regions/<region>/ and regions/<region>/<tier>/",
+    ),
+    Generated(
         "docs",
         "sutra.gitops.tier_docs",
         "the documents' tier tables are up to date",
@@ -82,7 +92,7 @@ def _check_flag(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     every = subparsers.add_parser(
         "generate",
-        help="regenerate every generated file (gatekeeper/, alerts, Argo CD clusters, docs)",
+        help="regenerate every generated file (gatekeeper/, alerts, Argo CD, regions, docs)",
         description="Run every `sutra X generate` in turn; with --check, write nothing.",
     )
     _check_flag(every)

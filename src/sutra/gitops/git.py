@@ -13,6 +13,7 @@ GITOPS_PATHS = (
     "base",
     "components",
     "overlays",
+    "regions",
     "argocd",
     "policies",
     "gatekeeper",

@@ -28,6 +28,7 @@ DEFAULT_SAMPLE_TIER = "low"
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 _SAMPLE_TIER = re.compile(r"^#\s*tier:\s*(\w+)\s*$")
+_SAMPLE_REGION = re.compile(r"^#\s*region:\s*([\w-]+)\s*$")
 
 
 class PolicyError(RuntimeError):
@@ -84,6 +85,17 @@ def read_sample(path: Path) -> tuple[str, list[dict[str, Any]]]:
     tier = match.group(1) if match else DEFAULT_SAMPLE_TIER
     objects = [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
     return tier, objects
+
+
+def read_sample_region(path: Path) -> str | None:
+    """The region a sample is rendered for (a line `# region: eu-west` among its opening
+    comments), or None for a tier's own overlay."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            return None
+        if match := _SAMPLE_REGION.match(line):
+            return match.group(1)
+    return None
 
 
 class PolicySet:
@@ -153,20 +165,28 @@ class PolicySet:
     def tiers(self) -> list[str]:
         return list(self.tier_table["tiers"])
 
-    def evaluate(self, objects: list[dict], tier: str) -> list[Violation]:
-        """Every violation of every rule for one tier's objects, sorted."""
+    def evaluate(
+        self, objects: list[dict], tier: str, region: str | None = None
+    ) -> list[Violation]:
+        """Every violation of every rule for one tier's objects, sorted. With REGION, the
+        objects are that region's overlay of the tier (input.region; violations name
+        `region/tier`)."""
         if tier not in self.tier_table["tiers"]:
             raise PolicyError(f"unknown tier {tier!r}: the tier table has {', '.join(self.tiers)}")
         engine = self._engine.clone()
         objs = [o for o in objects if isinstance(o, dict)]
-        engine.set_input_json(json.dumps({"tier": tier, "objects": objs}, default=str))
+        given: dict[str, Any] = {"tier": tier, "objects": objs}
+        if region is not None:
+            given["region"] = region
+        engine.set_input_json(json.dumps(given, default=str))
+        target = tier if region is None else f"{region}/{tier}"
         found: set[Violation] = set()
         for rule in self._rules:
             try:
                 raw = engine.eval_rule_as_json(f"data.{PACKAGE_PREFIX}{rule}.deny")
             except RuntimeError as exc:
                 raise PolicyError(f"{rule}: {regorus_message(exc)}") from None
-            found.update(self._violations(json.loads(raw), tier, rule))
+            found.update(self._violations(json.loads(raw), target, rule))
         return sorted(found)
 
     @staticmethod

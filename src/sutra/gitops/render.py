@@ -96,6 +96,19 @@ def render_tier(tier: str, root: Path | None = None) -> list[dict[str, Any]]:
     return parse(render_text(tier, root))
 
 
+REGIONS_DIR = "regions"
+
+
+def region_dir(region: str, tier: str, root: Path | None = None) -> Path:
+    """A region's overlay of a tier: regions/<region>/<tier> (what Argo CD deploys)."""
+    return (root or repo_root()) / REGIONS_DIR / region / tier
+
+
+def render_region(region: str, tier: str, root: Path | None = None) -> list[dict[str, Any]]:
+    """Every object of a region's overlay of a tier, as Argo CD would apply it."""
+    return parse(kustomize(region_dir(region, check_tier(tier, root), root)))
+
+
 ARGOCD_DIR = "argocd"
 # Applied once by hand: the root Application and its project (a kustomization of its own) ...
 ARGOCD_BOOTSTRAP_DIR = "argocd/bootstrap"

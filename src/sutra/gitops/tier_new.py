@@ -4,8 +4,11 @@ A tier is one row of policies/data/tiers.yaml plus its overlay; everything else 
 tiers is generated. So adding one means: copy the source's row (and its entries in the
 per-tier maps and lists of the table: `pods_metrics`, `namespace.outside[].tiers`) under the
 new name, after the last tier (the promotion order), copy the source's overlay with its names
-changed, and regenerate. The table is edited as text, so its comments stay, and the result is
-parsed back and compared with what was meant before anything is written.
+changed, and regenerate. The copy runs in no region: `regions:` is not copied, so the new tier
+is rendered and checked but deployed nowhere until a region lists it (then `sutra generate`
+writes its region overlays and Argo CD clusters). The table is edited as text, so its comments
+stay, and the result is parsed back and compared with what was meant before anything is
+written.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from sutra.gitops import argocd_files, tier_alerts, tier_docs, tiers
+from sutra.gitops import argocd_files, region_files, tier_alerts, tier_docs, tiers
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
 _TOP_LEVEL = re.compile(r"^[A-Za-z_]")
@@ -66,15 +69,26 @@ def _elsewhere(line: str, source: str, name: str) -> list[str]:
     return [line]
 
 
+def _copied(lines: list[str], source: str, name: str) -> list[str]:
+    """LINES with the per-tier entries of SOURCE copied for NAME, except under `regions:` (a
+    region opts into a tier by an edit of its own)."""
+    out, section = [], ""
+    for line in lines:
+        if _TOP_LEVEL.match(line):
+            section = line.split(":", 1)[0]
+        out += [line] if section == "regions" else _elsewhere(line, source, name)
+    return out
+
+
 def table_text(text: str, source: str, name: str) -> str:
     """The table's text with NAME added as a copy of SOURCE, after the last tier."""
     lines = text.splitlines(keepends=True)
     start, end = _tier_block(lines)
     row = _row(lines, start, end, source)
     new_row = [f"  {name}:\n", *row[1:]]
-    out = [line for part in lines[:start] for line in _elsewhere(part, source, name)]
+    out = _copied(lines[:start], source, name)
     out += lines[start:end] + new_row
-    out += [line for part in lines[end:] for line in _elsewhere(part, source, name)]
+    out += _copied(lines[end:], source, name)
     return "".join(out)
 
 
@@ -126,6 +140,6 @@ def new_tier(root: Path, name: str, source: str) -> list[str]:
         elif file.is_file():
             file.write_text(_overlay_text(file.read_text(encoding="utf-8"), source, name))
     written.append(f"wrote overlays/{name}/ (from overlays/{source}/)")
-    for files in (tier_alerts.FILES, argocd_files.FILES, tier_docs.FILES):
+    for files in (tier_alerts.FILES, argocd_files.FILES, region_files.FILES, tier_docs.FILES):
         written += files.write(root)
     return written

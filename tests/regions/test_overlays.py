@@ -1,0 +1,162 @@
+"""Each region overlay is its tier plus exactly the region's differences (the table's row):
+every object is compared with the tier's own rendering once the expected differences are
+taken out again, so anything else a region changed fails here."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from sutra.gitops import regions, tiers
+from sutra.gitops.policy import PolicySet
+
+from .conftest import REPO_ROOT
+
+NAMES = [p.name for p in regions.placements(tiers.load(REPO_ROOT))]
+
+Key = tuple[str, str]
+INSTANCE = "app.kubernetes.io/instance"
+HPA_WORKLOADS = ("sutra-client", "sutra-api", "sutra-hybrid")
+ZONE = "topology.kubernetes.io/zone"
+# What a region that is not the tier's storage primary drops (components/regions/storage-remote).
+WRITER_ONLY = {
+    ("StatefulSet", "storage-server"),
+    ("CronJob", "storage-snapshot"),
+    ("PersistentVolumeClaim", "storage-snapshots"),
+    ("ServiceAccount", "storage-server"),
+    ("ServiceAccount", "storage-snapshot"),
+    ("NetworkPolicy", "storage-server"),
+    ("NetworkPolicy", "storage-snapshot"),
+    ("ServiceMonitor", "storage-server"),
+}
+
+
+def by_key(objects: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+
+def _walk_labels(obj: Any) -> None:
+    """Drop the instance label wherever kustomize's `labels` put it (metadata and templates)."""
+    if isinstance(obj, dict):
+        labels = (obj.get("metadata") or {}).get("labels") if "metadata" in obj else None
+        if isinstance(labels, dict):
+            labels.pop(INSTANCE, None)
+        for value in obj.values():
+            _walk_labels(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            _walk_labels(value)
+
+
+def _undo_zones(obj: dict[str, Any], zones: tuple[str, ...]) -> None:
+    """The zone spread appended to base's constraints, and the zones' node affinity."""
+    spec = obj["spec"]["template"]["spec"]
+    affinity = spec.pop("affinity")
+    (term,) = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    assert term["matchExpressions"] == [{"key": ZONE, "operator": "In", "values": list(zones)}]
+    spread = spec["topologySpreadConstraints"]
+    (zone,) = [c for c in spread if c["topologyKey"] == ZONE]
+    assert (zone["maxSkew"], zone["whenUnsatisfiable"]) == (1, "ScheduleAnyway")
+    spread.remove(zone)
+
+
+def _undo_storage_class(obj: dict[str, Any], storage_class: str) -> None:
+    spec = obj["spec"] if obj["kind"] != "StatefulSet" else obj["spec"]["volumeClaimTemplates"][0]
+    spec = spec if obj["kind"] != "StatefulSet" else spec["spec"]
+    assert spec.pop("storageClassName") == storage_class
+
+
+def _undo_remote_alerts(region: dict[Key, dict[str, Any]], tier: dict[Key, dict[str, Any]]) -> None:
+    """The storage alerts the remote region drops: check they are exactly those, put them back."""
+    for name, groups in (("sutra-alerts", ["storage-server"]),
+                         ("sutra-tier-alerts", ["sutra-tier-snapshots"])):  # fmt: skip
+        have = region[("PrometheusRule", name)]["spec"]["groups"]
+        want = tier[("PrometheusRule", name)]["spec"]["groups"]
+        assert [g["name"] for g in want if g["name"] not in groups] == [g["name"] for g in have]
+        have[:] = copy.deepcopy(want)
+    replicas = region[("PrometheusRule", "sutra-tier-alerts")]["spec"]["groups"][0]["rules"]
+    assert "storage-server" in {r["labels"]["workload"] for r in replicas}
+
+
+def _strip_region(
+    place: regions.Placement, region: regions.Region, objects: dict[Key, dict[str, Any]]
+) -> None:
+    """Take the region's expected differences out of OBJECTS (a deep copy), asserting each."""
+    ingress = objects.pop(("Ingress", "sutra-client"))
+    assert [r["host"] for r in ingress["spec"]["rules"]] == [place.host]
+    assert ingress["spec"]["tls"] == [{"hosts": [place.host], "secretName": "sutra-client-tls"}]
+    for name in HPA_WORKLOADS:
+        _undo_zones(objects[("Deployment", name)], region.zones)
+    if place.primary:
+        _undo_storage_class(objects[("PersistentVolumeClaim", "storage-snapshots")],
+                            region.storage_class)  # fmt: skip
+        _undo_storage_class(objects[("StatefulSet", "storage-server")], region.storage_class)
+        return
+    remote = objects.pop(("NetworkPolicy", "storage-remote"))
+    (rule,) = remote["spec"]["egress"]
+    assert rule["to"] == [{"ipBlock": {"cidr": place.storage_network}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 50051}]
+    service = objects[("Service", "storage-server")]["spec"]
+    assert service["type"] == "ExternalName"
+    assert service["externalName"] == place.storage_host
+    assert [p["port"] for p in service["ports"]] == [50051]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_region_overlay_is_its_tier_plus_the_regions_row(
+    name: str, placements, rendered_regions, tier_objects, tier_table
+) -> None:
+    (place,) = [p for p in placements if p.name == name]
+    region = regions.load(tier_table)[0][place.region]
+    ours = by_key(copy.deepcopy(rendered_regions[place]))
+    theirs = by_key(copy.deepcopy(tier_objects[place.tier]))
+    for obj in ours.values():
+        labels = obj["metadata"].get("labels") or {}
+        if obj["kind"] != "Namespace" and INSTANCE in labels:
+            assert labels[INSTANCE] == place.cluster, obj["metadata"]["name"]
+    _walk_labels(ours)
+    _walk_labels(theirs)
+    _strip_region(place, region, ours)
+    if not place.primary:
+        assert set(theirs) >= WRITER_ONLY
+        assert not WRITER_ONLY & set(ours)
+        _undo_remote_alerts(ours, theirs)
+        for key in WRITER_ONLY:
+            del theirs[key]
+        del ours[("Service", "storage-server")], theirs[("Service", "storage-server")]
+    assert sorted(ours) == sorted(theirs)
+    changed = [key for key in ours if ours[key] != theirs[key]]
+    assert changed == [], f"{place.name} changes more than the region's row: {changed}"
+
+
+def test_every_placement_is_rendered(placements, rendered_regions) -> None:
+    """The example regions: eu-west runs every tier, us-east medium and high; one primary each."""
+    assert [p.name for p in placements] == [
+        "eu-west/low", "eu-west/medium", "eu-west/high",
+        "us-east/medium", "us-east/high"]  # fmt: skip
+    assert {p.tier: p.region for p in placements if p.primary} == {
+        "low": "eu-west", "medium": "eu-west", "high": "us-east"}  # fmt: skip
+    assert all(rendered_regions[p] for p in placements)
+
+
+def test_every_region_overlay_passes_every_rule(placements, rendered_regions) -> None:
+    policies = PolicySet()
+    for place in placements:
+        found = policies.evaluate(rendered_regions[place], place.tier, place.region)
+        assert [str(v) for v in found] == []
+
+
+def test_a_region_overlay_judged_as_another_region_fails_the_region_rules(
+    placements, rendered_regions
+) -> None:
+    """The rules read the region's row: eu-west's high (remote) judged as us-east's (the
+    primary) lacks the writer, and has eu-west's host, class and zones."""
+    (place,) = [p for p in placements if p.name == "eu-west/high"]
+    found = PolicySet().evaluate(rendered_regions[place], "high", "us-east")
+    rules = {v.rule for v in found}
+    assert rules >= {"region_storage_writer", "region_overlay", "storage_single_writer"}
+    assert all(str(v).startswith("us-east/high ") for v in found)
