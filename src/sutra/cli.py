@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from sutra import __version__
 
 COMMAND_MODULES = (
+    "sutra.api.learn_command",
     "sutra.client.commands",
     "sutra.gitops.commands",
     "sutra.gitops.crd_schemas",

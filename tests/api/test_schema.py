@@ -27,7 +27,9 @@ from sutra.storage.testing import ServerProcess
 from .support import run_api, run_hybrid
 
 OPENAPI = create_app(ApiSettings()).openapi()
-schema = schemathesis.openapi.from_dict(OPENAPI)
+# The bulk upload's body (POST /learn/jobs) is NDJSON text, which every string conforms to,
+# so negative cases cannot exist on the wire; tests/api/test_learn_jobs.py covers it.
+schema = schemathesis.openapi.from_dict(OPENAPI).exclude(method="POST", path="/learn/jobs")
 
 
 @pytest.fixture(scope="module")

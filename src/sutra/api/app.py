@@ -11,8 +11,11 @@ from fastapi import FastAPI
 from sutra import __version__
 from sutra.api.deadline import DeadlineMiddleware
 from sutra.api.gateway import Gateway
+from sutra.api.jobs.router import add_job_routes
+from sutra.api.jobs.service import Jobs
+from sutra.api.jobs.spool import BodyLimitExceptUploads
 from sutra.api.metrics import ApiMetrics
-from sutra.api.middleware import BodyLimitMiddleware, MetricsMiddleware, RouteNames
+from sutra.api.middleware import MetricsMiddleware, RouteNames
 from sutra.api.models import vector_search_request
 from sutra.api.ratelimit import RateLimitMiddleware
 from sutra.api.routes import add_routes
@@ -53,13 +56,16 @@ def create_app(
     settings = settings or ApiSettings()
     tracing.configure("sutra-api")  # before the clients are made: they trace when it is on
     gateway = Gateway(settings, metrics)
+    jobs = Jobs(settings, gateway)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
+        await jobs.start()
         try:
             yield
         finally:
+            await jobs.stop()
             await gateway.stop()
 
     app = FastAPI(
@@ -72,13 +78,16 @@ def create_app(
         telemetry=tracing.fastapi_telemetry(),
     )
     app.state.gateway = gateway
+    app.state.jobs = jobs
     install_error_handlers(app, explain_invalid)
 
     add_routes(app, gateway, vector_search_request(settings.vector_dimension))
+    add_job_routes(app, settings.jobs_max_upload_bytes)
     # add_middleware wraps: the last added is outermost, so metrics also see 413s and 429s,
     # a client over its rate limit is refused before its body is read, and a request's
     # deadline starts before anything else is done with it.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # The bulk upload streams to disk under its own limit (sutra.api.jobs.spool).
+    app.add_middleware(BodyLimitExceptUploads, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, limiter=gateway.limiter)
     app.add_middleware(
         MetricsMiddleware, metrics=gateway.metrics, route_names=RouteNames(lambda: app.routes)

@@ -6,6 +6,7 @@ from the network; the Kubernetes manifest sets SUTRA_API_HOST=0.0.0.0.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -83,6 +84,27 @@ class ApiSettings(SutraSettings):
     )
 
     max_body_bytes: ByteSize = Field(1024 * 1024, ge=1024)
+
+    # Bulk ingest (POST /learn/jobs, sutra.api.jobs).
+    jobs_max_upload_bytes: ByteSize = Field(
+        64 * 1024 * 1024, ge=1024, description="largest NDJSON upload to /learn/jobs"
+    )
+    jobs_batch_size: int = Field(100, ge=1, le=100, description="lines per /learn/batch call")
+    jobs_dir: Path | None = Field(
+        None,
+        description="uploads and job state without Redis; unset: TMPDIR/sutra-api-PORT-jobs "
+        "(`sutra up`: DATA_DIR/jobs); with SUTRA_REDIS_URL both live in Redis",
+    )
+    jobs_retention_seconds: float = Field(
+        7 * 86_400.0, gt=0, description="how long a finished job's report is kept"
+    )
+    jobs_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="with Redis: a job whose worker is silent this long "
+        "is taken over by another pod",
+    )
 
     # /reason response cache.
     cache_ttl_seconds: float = Field(300.0, ge=0, description="0 disables the cache")

@@ -344,6 +344,7 @@ def stack_environment(data_dir: Path, services: list[Service]) -> dict[str, str]
     """The children's variables: the caller's, plus where each service finds the others."""
     environ = dict(os.environ)
     environ.setdefault("SUTRA_STORAGE_PATH", str(data_dir / "storage"))
+    environ.setdefault("SUTRA_JOBS_DIR", str(data_dir / "jobs"))  # the API's bulk-ingest jobs
     ports = {s.name: s.port(environ) for s in services}
     environ.setdefault("SUTRA_STORAGE_SERVER", f"127.0.0.1:{ports.get('storage-server', 50051)}")
     environ.setdefault("SUTRA_HYBRID_URL", f"http://127.0.0.1:{ports.get('sutra-hybrid', 8001)}")
