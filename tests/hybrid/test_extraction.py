@@ -1,10 +1,11 @@
-"""Association extraction: each pattern gives the right type, direction and confidence."""
+"""Association extraction: each relation gets the right type, direction, label and confidence."""
 
 from __future__ import annotations
 
 import pytest
 
 from sutra.hybrid.extraction import (
+    Relation,
     extract,
     extract_sentence,
     is_entity,
@@ -17,26 +18,25 @@ from sutra.storage.client import AssociationType as A
 CASES = [
     # sentence, source, target, type
     ("Smoking causes cancer.", "smoking", "cancer", A.CAUSAL),
-    ("Rain leads to floods.", "rain", "floods", A.CAUSAL),
+    ("Rain leads to floods.", "rain", "flood", A.CAUSAL),
     ("Heat results in expansion.", "heat", "expansion", A.CAUSAL),
     ("A dog is a mammal.", "dog", "mammal", A.HIERARCHICAL),
     ("An owl is an animal.", "owl", "animal", A.HIERARCHICAL),
-    ("Whales are mammals.", "whales", "mammals", A.HIERARCHICAL),
-    # compositional: container -> part, whichever way round the sentence puts it
-    ("Paris is in France.", "france", "paris", A.COMPOSITIONAL),
+    ("Whales are mammals.", "whale", "mammal", A.HIERARCHICAL),
+    # every edge reads subject -> object as stated; its label says how
+    ("Paris is in France.", "paris", "france", A.COMPOSITIONAL),
     (
         "The heart is part of the circulatory system.",
-        "circulatory system",
         "heart",
+        "circulatory system",
         A.COMPOSITIONAL,
     ),
-    ("The wheel belongs to the car.", "car", "wheel", A.COMPOSITIONAL),
+    ("The wheel belongs to the car.", "wheel", "car", A.COMPOSITIONAL),
     ("The cell contains a nucleus.", "cell", "nucleus", A.COMPOSITIONAL),
-    ("The engine has pistons.", "engine", "pistons", A.COMPOSITIONAL),
+    ("The engine has pistons.", "engine", "piston", A.COMPOSITIONAL),
     ("The kit includes a manual.", "kit", "manual", A.COMPOSITIONAL),
-    # temporal: earlier -> later
     ("Breakfast comes before lunch.", "breakfast", "lunch", A.TEMPORAL),
-    ("Dinner is after lunch.", "lunch", "dinner", A.TEMPORAL),
+    ("Dinner is after lunch.", "dinner", "lunch", A.TEMPORAL),
     ("Mix the dough then bake it.", "mix the dough", "bake it", A.TEMPORAL),
     ("A cat is like a tiger.", "cat", "tiger", A.SEMANTIC),
     ("The moon is similar to a planet.", "moon", "planet", A.SEMANTIC),
@@ -60,17 +60,25 @@ def test_explicit_patterns_are_more_confident_than_vague_ones() -> None:
     assert vague.confidence < explicit.confidence
 
 
-def test_earliest_and_longest_verb_phrase_wins() -> None:
+def test_the_longest_relation_phrase_wins() -> None:
     # "are in" (compositional), not "are" (hierarchical); "is a part of", not "is a".
     relation = extract_sentence("Dogs are in the garden.")
     assert relation is not None and relation.type == A.COMPOSITIONAL
-    relation = extract_sentence("A wheel is a part of a car.")
+    assert relation.label == "are in"
+    assert extract("A wheel is a part of a car.") == [
+        Relation("wheel", "car", A.COMPOSITIONAL, 0.8, "is a part of")
+    ]
+
+
+def test_any_verb_is_a_relation_and_sentences_without_one_give_nothing() -> None:
+    relation = extract_sentence("The circulatory system transports oxygen.")
     assert relation is not None
-    assert (relation.source, relation.target, relation.type) == ("car", "wheel", A.COMPOSITIONAL)
-
-
-def test_sentences_without_a_pattern_give_nothing() -> None:
-    assert extract_sentence("The circulatory system transports oxygen.") is None
+    assert (relation.source, relation.label, relation.target) == (
+        "circulatory system",
+        "transports",
+        "oxygen",
+    )
+    assert relation.type == A.SEMANTIC
     assert extract("Hello there. Nothing to see") == []
 
 
@@ -83,6 +91,8 @@ def test_entity_normalisation() -> None:
     assert normalise_entity("The Heart,") == "heart"
     assert normalise_entity("  an   Apple's core!") == "apple's core"
     assert normalise_entity("the") == ""
+    assert normalise_entity("Mammals") == normalise_entity("a mammal") == "mammal"
+    assert normalise_entity("the berries") == "berry"
     assert is_entity("circulatory system")
     assert not is_entity("The circulatory system transports oxygen.")
 

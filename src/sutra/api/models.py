@@ -175,6 +175,7 @@ class ConfidenceBreakdown(BaseModel):
 class ReasoningEdge(BaseModel):
     type: str = Field(description="the association's type")
     confidence: float = Field(description="the stored association's own confidence")
+    label: str = Field("", description="the relation phrase it was learned from ('grew up in')")
 
 
 class ReasoningPath(BaseModel):
@@ -193,6 +194,12 @@ class ReasonResponse(BaseModel):
     paths: list[ReasoningPath]
     explanation: str
     concepts_accessed: int
+    answer_type: str = Field("none", description="entity, yes_no, statement, or none")
+    status: str = Field(
+        "answered",
+        description="answered; unknown (nothing learned supports an answer); "
+        "below_threshold (the answer found is under the requested threshold)",
+    )
 
 
 class SemanticHit(BaseModel):

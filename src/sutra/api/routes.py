@@ -400,7 +400,11 @@ def _reasoned(query: str, result: dict[str, Any]) -> dict[str, Any]:
                 "concepts": list(p.get("path", [])),
                 "concept_ids": list(p.get("concept_ids", [])),
                 "edges": [
-                    {"type": str(e.get("type", "")), "confidence": float(e.get("confidence", 0.0))}
+                    {
+                        "type": str(e.get("type", "")),
+                        "confidence": float(e.get("confidence", 0.0)),
+                        "label": str(e.get("label", "")),
+                    }
                     for e in p.get("edges", [])
                 ],
                 "confidence": float(p.get("confidence", 0.0)),
@@ -410,4 +414,6 @@ def _reasoned(query: str, result: dict[str, Any]) -> dict[str, Any]:
         ],
         "explanation": str(result.get("explanation", "")),
         "concepts_accessed": int(result.get("concepts_accessed", 0)),
+        "answer_type": str(result.get("answer_type", "none")),
+        "status": str(result.get("status", "answered")),
     }

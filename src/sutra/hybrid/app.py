@@ -130,6 +130,7 @@ class Breakdown(BaseModel):
 class EdgeOut(BaseModel):
     type: str
     confidence: float
+    label: str = Field("", description="the relation phrase the edge was learned from")
 
 
 class PathOut(BaseModel):
@@ -161,6 +162,8 @@ class QueryResponse(BaseModel):
     alternatives: list[Alternative]
     explanation: str
     concepts_accessed: int
+    answer_type: str = Field("none", description="entity, yes_no, statement or none")
+    status: str = Field("answered", description="answered, unknown or below_threshold")
 
 
 class SearchRequest(BaseModel):

@@ -1,17 +1,20 @@
-"""Association extraction: typed relations between entities, read from sentence patterns.
+"""Association extraction: labelled, typed relations between entities, read from sentences.
 
-"X causes Y" is causal, "X is a Y" hierarchical, "X is part of Y" and "X contains Y"
-compositional, "X before Y" temporal, "X is like Y" semantic. Explicit patterns get
-confidence 0.8, as in the original; vaguer ones ("X has Y", "X are Y", "X relates to Y")
-less. Directions are fixed per type, so a stored edge reads one way only:
+`relations` reads each sentence with a small rule-based chunker (`chunker`): subject,
+relation phrase and object, in active or passive voice, copulas ("is a", "is the capital
+of"), verb + preposition ("grew up in", "runs along"), possessives, negation and
+conjunctions. Every relation keeps its phrase as a label beside its type:
 
-- causal: cause -> effect;  hierarchical: specific -> general ("dog" -> "mammal");
-- compositional: container -> part, whichever way the sentence says it ("X is part of Y"
-  stores Y -> X, "X contains Y" stores X -> Y);
-- temporal: earlier -> later ("X after Y" stores Y -> X);  semantic: as written.
+- causal ("causes", "leads to"), hierarchical ("is a", "are"), compositional ("is part
+  of", "contains", "has", "is in"), temporal ("before", "after", "then"), else semantic;
+- an edge reads subject -> object as stated ("heart" -is part of-> "circulatory
+  system"); a passive is turned active ("Hamlet was written by Shakespeare" stores
+  shakespeare -wrote-> hamlet);
+- a negated relation is labelled "not ..." and is never read as the positive one.
 
-Entities are normalised (case, punctuation, leading articles) so that "The heart" and
-"heart" are the same concept, with the same id everywhere (`sutra.storage.ids`).
+Entities are normalised (case, punctuation, leading articles, a plural head made
+singular unless it is a name) so that "Mammals" and "a mammal" are one concept, with the
+same id everywhere (`sutra.storage.ids`).
 """
 
 from __future__ import annotations
@@ -20,83 +23,53 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sutra.hybrid.chunker import phrase_name, singular, words
+from sutra.hybrid.relations import MAX_ENTITY_WORDS, parse
 from sutra.hybrid.text import STOP_WORDS, tokens
 from sutra.storage.client import AssociationType
 
-MAX_ENTITY_WORDS = 8
 MAX_MENTION_WORDS = 4
+MAX_LABEL = 200  # the storage server's bound on a label
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _DETERMINERS = frozenset({"the", "a", "an", "some", "any", "this", "that", "these", "those"})
 
 
 @dataclass(frozen=True, slots=True)
-class Pattern:
-    name: str
-    verbs: str  # alternation of verb phrases, longest first
-    type: AssociationType
-    confidence: float
-    reverse: bool = False  # True: the edge runs Y -> X
-
-
-S, C, T, H, P = (
-    AssociationType.SEMANTIC,
-    AssociationType.CAUSAL,
-    AssociationType.TEMPORAL,
-    AssociationType.HIERARCHICAL,
-    AssociationType.COMPOSITIONAL,
-)
-
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern("causes", r"causes|cause|caused", C, 0.8),
-    Pattern("leads to", r"leads to|lead to|led to", C, 0.8),
-    Pattern("results in", r"results in|result in|resulted in", C, 0.8),
-    Pattern("is part of", r"is a part of|is part of|are part of|are parts of", P, 0.8, True),
-    Pattern("belongs to", r"belongs to|belong to", P, 0.8, True),
-    Pattern("is in", r"is inside|is in|are inside|are in", P, 0.7, True),
-    Pattern("contains", r"contains|contain", P, 0.8),
-    Pattern("includes", r"includes|include", P, 0.8),
-    Pattern("has", r"has|have", P, 0.7),
-    Pattern("is similar to", r"is similar to|are similar to", S, 0.8),
-    Pattern("is like", r"is like|are like", S, 0.7),
-    Pattern("relates to", r"relates to|relate to|is related to|are related to", S, 0.6),
-    Pattern("is a", r"is an|is a", H, 0.8),
-    Pattern("is the", r"is the|are the", H, 0.6),
-    Pattern("are", r"are", H, 0.7),
-    Pattern("before", r"happens before|comes before|is before|are before|before", T, 0.8),
-    Pattern("after", r"happens after|comes after|is after|are after|after", T, 0.8, True),
-    Pattern("then", r"and then|then", T, 0.7),
-)
-
-_COMPILED = [
-    (pattern, re.compile(rf"\b(?:{pattern.verbs})\b", re.IGNORECASE)) for pattern in PATTERNS
-]
-
-
-@dataclass(frozen=True, slots=True)
 class Relation:
-    """A typed edge between two normalised entities, as it is stored."""
+    """A labelled, typed edge between two normalised entities, as it is stored."""
 
     source: str
     target: str
     type: AssociationType
     confidence: float
-    pattern: str
+    label: str
+    negated: bool = False
+
+    @property
+    def pattern(self) -> str:
+        return self.label
+
+
+def clean_phrase(text: str) -> str:
+    """Lower case, no punctuation or leading articles: how an entity name is written."""
+    words_ = tokens(text)
+    while words_ and words_[0] in _DETERMINERS:
+        words_ = words_[1:]
+    return " ".join(words_)
 
 
 def normalise_entity(text: str) -> str:
-    """An entity name as stored ("The Heart," -> "heart"): lower case, no punctuation or
-    leading articles."""
-    words = tokens(text)
-    while words and words[0] in _DETERMINERS:
-        words = words[1:]
-    return " ".join(words)
+    """An entity name as stored ("The Hearts," -> "heart", "Mammals" -> "mammal"): lower
+    case, no punctuation or leading articles, the last word singular unless it is a name
+    (capitalised inside the text)."""
+    return phrase_name(words(text))
 
 
 def is_entity(content: str) -> bool:
     """True for an entity concept (stored normalised and short), False for a statement."""
-    words = content.split()
-    return 0 < len(words) <= MAX_ENTITY_WORDS and content == normalise_entity(content)
+    words_ = content.split()
+    return 0 < len(words_) <= MAX_ENTITY_WORDS and content == clean_phrase(content)
 
 
 def sentences(text: str) -> list[str]:
@@ -104,27 +77,9 @@ def sentences(text: str) -> list[str]:
 
 
 def extract_sentence(sentence: str) -> Relation | None:
-    """The relation stated by one sentence: the earliest verb phrase, the longest on a tie."""
-    best: tuple[int, int, int, Pattern, re.Match[str]] | None = None
-    for order, (pattern, regex) in enumerate(_COMPILED):
-        for match in regex.finditer(sentence):
-            x = normalise_entity(sentence[: match.start()])
-            y = normalise_entity(sentence[match.end() :])
-            if not x or not y or x == y:
-                continue
-            if max(len(x.split()), len(y.split())) > MAX_ENTITY_WORDS:
-                continue
-            key = (match.start(), -(match.end() - match.start()), order, pattern, match)
-            if best is None or key[:3] < best[:3]:
-                best = key
-            break  # later matches of the same pattern start later
-    if best is None:
-        return None
-    _, _, _, pattern, match = best
-    x = normalise_entity(sentence[: match.start()])
-    y = normalise_entity(sentence[match.end() :])
-    source, target = (y, x) if pattern.reverse else (x, y)
-    return Relation(source, target, pattern.type, pattern.confidence, pattern.name)
+    """The first relation one sentence states, or None."""
+    found = extract(sentence)
+    return found[0] if found else None
 
 
 def extract(text: str) -> list[Relation]:
@@ -132,12 +87,16 @@ def extract(text: str) -> list[Relation]:
     found: list[Relation] = []
     seen: set[tuple[str, str, AssociationType]] = set()
     for sentence in sentences(text):
-        relation = extract_sentence(sentence)
-        if relation is not None:
-            key = (relation.source, relation.target, relation.type)
+        for fact in parse(sentence):
+            key = (fact.source, fact.target, fact.type)
             if key not in seen:
                 seen.add(key)
-                found.append(relation)
+                label = fact.label[:MAX_LABEL]
+                found.append(
+                    Relation(
+                        fact.source, fact.target, fact.type, fact.confidence, label, fact.negated
+                    )
+                )
     return found
 
 
@@ -158,8 +117,9 @@ def mention_candidates(text: str, *, limit: int = 48) -> list[str]:
             if phrase[0].isdigit() and size == 1:
                 continue
             found.setdefault(" ".join(phrase), None)
+            found.setdefault(" ".join([*phrase[:-1], singular(phrase[-1])]), None)
             if len(found) >= limit:
-                return list(found)
+                return list(found)[:limit]
     return list(found)
 
 
