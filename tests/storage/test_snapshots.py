@@ -168,9 +168,15 @@ def test_an_abandoned_snapshot_stream_leaves_the_server_healthy(tmp_path: Path) 
     from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
 
     with run_server(tmp_path / "data") as server, StorageClient(server.address) as client:
-        client.learn_batch(
-            [ConceptInput(f"abandon {i}", embedding=[1.0] * 384) for i in range(300)]
-        )
+        # ~5 MB of store: more than gRPC's flow-control windows take in before the client's
+        # cancel, so no stream can be sent to its end unread (with 300 concepts one could be).
+        for start in range(0, 3000, 1000):
+            client.learn_batch(
+                [
+                    ConceptInput(f"abandon {i}", embedding=[1.0] * 384)
+                    for i in range(start, start + 1000)
+                ]
+            )
         with grpc.insecure_channel(server.address) as channel:
             stub = pb_grpc.StorageServiceStub(channel)
             for _ in range(3):
@@ -181,7 +187,7 @@ def test_an_abandoned_snapshot_stream_leaves_the_server_healthy(tmp_path: Path) 
         assert client.stats().last_snapshot_time == 0  # none of them completed
         client.learn_concept("after the abandoned streams")
         info = client.download_snapshot(tmp_path / "snaps")
-        assert info.concepts == 301
+        assert info.concepts == 3001
         assert server.terminate() == 0  # no copier left holding the store open
 
 
