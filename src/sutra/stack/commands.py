@@ -33,6 +33,13 @@ def register(subparsers: Any) -> None:
         help="where the store lives (default: ./.data, ignored by git)",
     )
     up.add_argument("--no-demo", action="store_true", help="do not load the demo knowledge set")
+    up.add_argument(
+        "--tier",
+        choices=("low", "medium"),
+        default="low",
+        help="low: one storage server (default); medium: its log replicated on a 3-node NATS "
+        "JetStream cluster, with 2 read followers (docs/storage-replication.md)",
+    )
     up.set_defaults(func=run_up)
 
     status = subparsers.add_parser(
@@ -116,6 +123,10 @@ def run_up(args: argparse.Namespace) -> int:
     from sutra.stack.up import run
 
     services = installed()
+    if args.tier == "medium":
+        from sutra.stack.medium import medium_stack
+
+        services = medium_stack(services, args.data_dir.resolve())
 
     def after_ready(stack: Any) -> None:
         if not args.no_demo:

@@ -19,14 +19,19 @@ class Service:
     default_port: int
     health: str  # "grpc" (grpc.health.v1) or an HTTP path answering 200 when ready
     extra_ports: dict[str, int] = field(default_factory=dict)  # other variables -> default
+    # This member's own variables, over the stack's (a second storage server's port and path)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def _get(self, environ: os._Environ[str] | dict[str, str], variable: str, default: int) -> int:
+        return int(self.env.get(variable) or environ.get(variable, default))
 
     def port(self, environ: os._Environ[str] | dict[str, str]) -> int:
-        return int(environ.get(self.port_env, self.default_port))
+        return self._get(environ, self.port_env, self.default_port)
 
     def ports(self, environ: os._Environ[str] | dict[str, str]) -> dict[str, int]:
         found = {self.port_env: self.port(environ)}
         for variable, default in self.extra_ports.items():
-            found[variable] = int(environ.get(variable, default))
+            found[variable] = self._get(environ, variable, default)
         return {k: v for k, v in found.items() if v}
 
     @property

@@ -232,7 +232,7 @@ class Stack:
     def _popen_in_group(self, service: Service, group: int) -> subprocess.Popen[str]:
         return subprocess.Popen(
             self.lifeline.command(service.module, STOP_GRACE_SECONDS),
-            env=self.environ,
+            env={**self.environ, **service.env},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -21,6 +21,7 @@ import grpc
 import grpc.aio
 
 from sutra.common import tracing
+from sutra.storage import routing
 from sutra.storage.client import (
     AssociationType,
     Concept,
@@ -54,17 +55,44 @@ class AsyncStorageClient:
         timeout: float = 5.0,
         retry: RetryPolicy | None = None,
         options: Sequence[tuple[str, Any]] = (),
+        readers: Sequence[str] | None = None,
     ) -> None:
         self.target = target
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self._channel = grpc.aio.insecure_channel(
+        self.options = list(options)
+        self._channels: list[grpc.aio.Channel] = []
+        self._stub = self._make_stub(target)
+        self._channel = self._channels[0]
+        self._health_stub: Any = None
+        # Read followers (None: SUTRA_STORAGE_READERS): reads go to them in turn, as in
+        # StorageClient, and to the writer when none answers.
+        targets = routing.readers_from_env() if readers is None else list(readers)
+        self._router = routing.ReadRouter(targets, self._make_stub) if targets else None
+
+    def _make_stub(self, target: str) -> pb_grpc.StorageServiceStub:
+        channel = grpc.aio.insecure_channel(
             target,
-            options=[*channel_options(), *options],
+            options=[*channel_options(), *self.options],
             interceptors=tracing.aio_client_interceptors(),  # none unless tracing is on
         )
-        self._stub = pb_grpc.StorageServiceStub(self._channel)
-        self._health_stub: Any = None
+        self._channels.append(channel)
+        return pb_grpc.StorageServiceStub(channel)
+
+    async def _read(self, name: str, request: Any, timeout: float | None) -> Any:
+        """A read from the next follower that answers, else from the writer."""
+        if self._router is not None:
+            for target, stub in self._router.order():
+                try:
+                    return await getattr(stub, name)(request, timeout=timeout or self.timeout)
+                except grpc.aio.AioRpcError as exc:
+                    code = exc.code()
+                    if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                        raise error_for(code, f"{target}: {exc.details()}") from None
+                    self._router.mark_down(target)
+        return await self._call(
+            getattr(self._stub, name), request, idempotent=True, timeout=timeout
+        )
 
     async def _call(
         self, method: Any, request: Any, *, idempotent: bool, timeout: float | None = None
@@ -95,7 +123,8 @@ class AsyncStorageClient:
                 raise error_for(code, details) from None
 
     async def close(self) -> None:
-        await self._channel.close()
+        for channel in self._channels:
+            await channel.close()
 
     async def __aenter__(self) -> AsyncStorageClient:
         return self
@@ -111,9 +140,7 @@ class AsyncStorageClient:
         request = pb.GetConceptRequest(
             concept_id=concept_id, skip_embedding=not embedding, packed_embedding=embedding
         )
-        response = await self._call(
-            self._stub.GetConcept, request, idempotent=True, timeout=timeout
-        )
+        response = await self._read("GetConcept", request, timeout)
         return concept_from_pb(response.concept) if response.found else None
 
     async def get_concepts(
@@ -127,9 +154,7 @@ class AsyncStorageClient:
         if not concept_ids:
             return []
         request = pb.GetConceptsRequest(concept_ids=concept_ids, embedding=embedding)
-        response = await self._call(
-            self._stub.GetConcepts, request, idempotent=True, timeout=timeout
-        )
+        response = await self._read("GetConcepts", request, timeout)
         return concepts_from_pb(response)
 
     async def get_neighbors(
@@ -147,9 +172,7 @@ class AsyncStorageClient:
             types=[int(t) for t in types],
             limit=limit,
         )
-        response = await self._call(
-            self._stub.GetNeighbors, request, idempotent=True, timeout=timeout
-        )
+        response = await self._read("GetNeighbors", request, timeout)
         return [neighbor_from_pb(n) for n in response.neighbors]
 
     async def vector_search(
@@ -163,9 +186,7 @@ class AsyncStorageClient:
         request = pb.VectorSearchRequest(query_vector_f32=vector_to_bytes(query), k=k)
         if ef_search is not None:
             request.ef_search = ef_search
-        response = await self._call(
-            self._stub.VectorSearch, request, idempotent=True, timeout=timeout
-        )
+        response = await self._read("VectorSearch", request, timeout)
         return [SearchHit(r.concept_id, r.similarity) for r in response.results]
 
     async def stats(self, *, timeout: float | None = None) -> Stats:

@@ -34,6 +34,7 @@ import grpc
 import numpy as np
 
 from sutra.common import tracing
+from sutra.storage import routing
 from sutra.storage.errors import (
     DeadlineExceeded,
     InvalidArgument,
@@ -43,6 +44,7 @@ from sutra.storage.errors import (
     Unavailable,
     error_for,
 )
+from sutra.storage.ids import concept_id_for
 from sutra.storage.model import (
     AssociationType,
     Concept,
@@ -106,6 +108,7 @@ class Neighbor:
     confidence: float
     weight: float
     direction: Direction
+    label: str = ""  # what the association says in words; "" when it has none
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,7 @@ class AssociationInput:
     type: AssociationType = AssociationType.SEMANTIC
     confidence: float | None = None
     weight: float | None = None
+    label: str = ""  # at most 200 characters
 
 
 class CallerDeadlineExceeded(DeadlineExceeded):
@@ -226,7 +230,7 @@ def _association_request(a: AssociationInput | Mapping[str, Any]) -> pb.LearnAss
     if isinstance(a, Mapping):
         a = AssociationInput(**a)
     request = pb.LearnAssociationRequest(
-        source_id=a.source_id, target_id=a.target_id, type=int(a.type)
+        source_id=a.source_id, target_id=a.target_id, type=int(a.type), label=a.label
     )
     if a.confidence is not None:
         request.confidence = a.confidence
@@ -263,7 +267,12 @@ def concepts_from_pb(response: pb.GetConceptsResponse) -> list[Concept | None]:
 
 def neighbor_from_pb(n: pb.Neighbor) -> Neighbor:
     return Neighbor(
-        n.concept_id, AssociationType(n.type), n.confidence, n.weight, Direction(n.direction)
+        n.concept_id,
+        AssociationType(n.type),
+        n.confidence,
+        n.weight,
+        Direction(n.direction),
+        n.label,
     )
 
 
@@ -284,15 +293,53 @@ class StorageClient:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     snapshot_timeout: float = 3600.0
     options: Sequence[tuple[str, Any]] = ()
+    # Read followers (host:port); None: SUTRA_STORAGE_READERS. With followers, writes are
+    # retried through a writer failover (`failover`), with content-derived concept ids.
+    readers: Sequence[str] | None = None
+    failover: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(attempts=120, initial_backoff=0.05, max_backoff=0.5)
+    )
     _deadline: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        readers = routing.readers_from_env() if self.readers is None else list(self.readers)
+        if readers:  # a restarted writer is found again within a second, not five
+            self.options = [*routing.FAILOVER_OPTIONS, *self.options]
         # With tracing on (sutra.common.tracing), each call carries the caller's trace context.
         self._channel = tracing.traced_channel(
             grpc.insecure_channel(self.target, options=[*channel_options(), *self.options])
         )
         self._stub = pb_grpc.StorageServiceStub(self._channel)
         self._health_stub: Any = None
+        self._reader_channels: list[grpc.Channel] = []
+        self._router = routing.ReadRouter(readers, self._reader_stub) if readers else None
+        self.last_token = 0  # the newest write token this client got: its reads see it
+
+    def _reader_stub(self, target: str) -> pb_grpc.StorageServiceStub:
+        channel = tracing.traced_channel(
+            grpc.insecure_channel(target, options=[*channel_options(), *self.options])
+        )
+        self._reader_channels.append(channel)
+        return pb_grpc.StorageServiceStub(channel)
+
+    def _wrote(self, token: pb.WriteToken) -> None:
+        self.last_token = max(self.last_token, token.sequence)
+
+    def _read(self, name: str, request: Any) -> Any:
+        """A read from the next follower (one that has this client's writes), else the writer."""
+        if self._router is None:
+            return self._call(getattr(self._stub, name), request, idempotent=True)
+        if self.last_token > request.min_sequence:
+            request.min_sequence = self.last_token
+        for target, stub in self._router.order():
+            try:
+                return getattr(stub, name)(request, timeout=self._allowed(None))
+            except grpc.RpcError as exc:
+                code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+                if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise error_for(code, f"{target}: {exc.details()}") from None
+                self._router.mark_down(target)
+        return self._call(getattr(self._stub, name), request, idempotent=True)
 
     # ------------------------------------------------------------- plumbing
 
@@ -324,8 +371,9 @@ class StorageClient:
         *,
         idempotent: bool,
         timeout: float | None = None,
+        retry: RetryPolicy | None = None,
     ) -> T:
-        delays = self.retry.delays() if idempotent else iter(())
+        delays = (retry or self.retry).delays() if idempotent else iter(())
         while True:
             allowed = self._allowed(timeout)
             try:
@@ -355,6 +403,8 @@ class StorageClient:
 
     def close(self) -> None:
         self._channel.close()
+        for channel in self._reader_channels:
+            channel.close()
 
     def __enter__(self) -> StorageClient:
         return self
@@ -374,10 +424,18 @@ class StorageClient:
         confidence: float | None = None,
     ) -> Learned:
         """Store or strengthen a concept; returns once it is durable."""
+        if concept_id is None and self._router is not None:  # a retry must name the same id
+            concept_id = concept_id_for(content)
         request = _concept_request(
             ConceptInput(content, concept_id, embedding, strength, confidence)
         )
-        response = self._call(self._stub.LearnConcept, request, idempotent=concept_id is not None)
+        response = self._call(
+            self._stub.LearnConcept,
+            request,
+            idempotent=concept_id is not None,
+            retry=self.failover if self._router is not None else None,
+        )
+        self._wrote(response.token)
         return Learned(response.concept_id, response.sequence)
 
     def learn_batch(
@@ -390,7 +448,18 @@ class StorageClient:
             concepts=[_concept_request(c) for c in concepts],
             associations=[_association_request(a) for a in associations],
         )
-        response = self._call(self._stub.LearnBatch, request, idempotent=False)
+        replicated = self._router is not None
+        if replicated:  # content-derived ids: a retry after a failover names the same concepts
+            for concept in request.concepts:
+                if not concept.HasField("concept_id"):
+                    concept.concept_id = concept_id_for(concept.content)
+        response = self._call(
+            self._stub.LearnBatch,
+            request,
+            idempotent=replicated,
+            retry=self.failover if replicated else None,
+        )
+        self._wrote(response.token)
         return BatchResult(list(response.concept_ids), response.associations, response.sequence)
 
     def learn_association(
@@ -401,12 +470,20 @@ class StorageClient:
         *,
         confidence: float | None = None,
         weight: float | None = None,
+        label: str = "",
     ) -> int:
         """Store or update an association; returns its sequence once durable."""
         request = _association_request(
-            AssociationInput(source_id, target_id, AssociationType(type), confidence, weight)
+            AssociationInput(source_id, target_id, AssociationType(type), confidence, weight, label)
         )
-        return self._call(self._stub.LearnAssociation, request, idempotent=True).sequence
+        response = self._call(
+            self._stub.LearnAssociation,
+            request,
+            idempotent=True,
+            retry=self.failover if self._router is not None else None,
+        )
+        self._wrote(response.token)
+        return response.sequence
 
     def flush(self) -> int:
         return self._call(self._stub.Flush, pb.FlushRequest(), idempotent=True).sequence
@@ -417,7 +494,7 @@ class StorageClient:
         request = pb.GetConceptRequest(
             concept_id=concept_id, skip_embedding=not embedding, packed_embedding=embedding
         )
-        response = self._call(self._stub.GetConcept, request, idempotent=True)
+        response = self._read("GetConcept", request)
         return concept_from_pb(response.concept) if response.found else None
 
     def get_concepts(
@@ -430,7 +507,7 @@ class StorageClient:
         if not concept_ids:
             return []
         request = pb.GetConceptsRequest(concept_ids=concept_ids, embedding=embedding)
-        return concepts_from_pb(self._call(self._stub.GetConcepts, request, idempotent=True))
+        return concepts_from_pb(self._read("GetConcepts", request))
 
     def get_neighbors(
         self,
@@ -446,7 +523,7 @@ class StorageClient:
             types=[int(t) for t in types],
             limit=limit,
         )
-        response = self._call(self._stub.GetNeighbors, request, idempotent=True)
+        response = self._read("GetNeighbors", request)
         return [neighbor_from_pb(n) for n in response.neighbors]
 
     def find_path(
@@ -456,7 +533,7 @@ class StorageClient:
         request = pb.FindPathRequest(
             start_id=start_id, end_id=end_id, max_depth=max_depth, directed=directed
         )
-        response = self._call(self._stub.FindPath, request, idempotent=True)
+        response = self._read("FindPath", request)
         if not response.found:
             return None
         return Path(
@@ -473,11 +550,42 @@ class StorageClient:
         request = pb.VectorSearchRequest(query_vector_f32=vector_to_bytes(query), k=k)
         if ef_search is not None:
             request.ef_search = ef_search
-        response = self._call(self._stub.VectorSearch, request, idempotent=True)
+        response = self._read("VectorSearch", request)
         return [SearchHit(r.concept_id, r.similarity) for r in response.results]
 
     def stats(self) -> Stats:
         return stats_from_pb(self._call(self._stub.GetStats, pb.GetStatsRequest(), idempotent=True))
+
+    def digest(self, *, min_sequence: int = 0) -> dict[str, Any]:
+        """This server's store digest (sha256, sequence, concepts, associations)."""
+        request = pb.DigestRequest(min_sequence=min_sequence)
+        response = self._call(self._stub.Digest, request, idempotent=True)
+        return {
+            "sha256": response.sha256,
+            "sequence": response.sequence,
+            "concepts": response.concepts,
+            "associations": response.associations,
+        }
+
+    def replication_status(self) -> dict[str, Any] | None:
+        """This server's place in its shard's log; None when the store is not replicated."""
+        response = self._call(self._stub.GetStats, pb.GetStatsRequest(), idempotent=True)
+        if not response.HasField("replication"):
+            return None
+        r = response.replication
+        return {
+            "role": r.role,
+            "state": r.state,
+            "shard": r.shard,
+            "address": r.address,
+            "pid": r.pid or None,
+            "sequence": r.applied_sequence,
+            "log_sequence": r.log_sequence,
+            "lag": r.lag_entries,
+            "lag_seconds": r.lag_seconds,
+            "writer_address": r.writer_address,
+            "ready": r.ready,
+        }
 
     def health(self, service: str = "") -> bool:
         """True when the server's grpc.health.v1 service reports SERVING."""

@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "then renamed), print its path and size, and optionally prune old snapshots."
         ),
     )
-    snapshot.add_argument("--to", dest="to", type=Path, required=True, metavar="DIR")
+    snapshot.add_argument(
+        "--to", dest="to", required=True, metavar="DIR", help="a directory, or s3://BUCKET/PREFIX"
+    )
     snapshot.add_argument("--server", default=None, metavar="ADDR", help=server_help)
     snapshot.add_argument(
         "--keep", type=int, default=None, metavar="N", help="keep only the newest N snapshots"
@@ -79,6 +81,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.add_argument("--timeout", type=float, default=5.0)
     stats.set_defaults(func=_stats)
 
+    status = commands.add_parser(
+        "status",
+        help="each member of the shard: role, address, applied log sequence and lag",
+    )
+    status.add_argument("--server", default=None, metavar="ADDR", help=server_help)
+    status.add_argument(
+        "--readers",
+        default=None,
+        metavar="ADDR,ADDR",
+        help="the read followers (default: $SUTRA_STORAGE_READERS)",
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.add_argument("--timeout", type=float, default=5.0)
+    status.set_defaults(func=_status)
+
 
 def _serve(_args: argparse.Namespace) -> int:
     from sutra.storage.server import main
@@ -93,6 +110,9 @@ def _snapshot(args: argparse.Namespace) -> int:
     if args.keep is not None and args.keep < 1:
         return _error("snapshot", f"--keep must be at least 1, got {args.keep}")
     server = args.server or _default_server()
+    if args.to.startswith("s3://"):
+        return _snapshot_to_bucket(args, server)
+    args.to = Path(args.to)
     try:
         with StorageClient(server, snapshot_timeout=args.timeout) as client:
             info = client.download_snapshot(args.to)
@@ -108,6 +128,25 @@ def _snapshot(args: argparse.Namespace) -> int:
     if args.keep is not None:
         for removed in snapshots.prune(args.to, args.keep):
             print(f"removed {removed}")
+    return 0
+
+
+def _snapshot_to_bucket(args: argparse.Namespace, server: str) -> int:
+    from sutra.storage import remote, snapshots
+    from sutra.storage.client import StorageClient, StorageError
+
+    try:
+        with StorageClient(server, snapshot_timeout=args.timeout) as client:
+            info, url, pruned = remote.snapshot_to_bucket(client, args.to, args.keep)
+    except StorageError as exc:
+        return _error("snapshot", exc.message)
+    except snapshots.SnapshotCorrupt as exc:
+        return _error("snapshot", str(exc), 1)
+    except (remote.RemoteError, snapshots.SnapshotError, OSError) as exc:
+        return _error("snapshot", str(exc))
+    print(f"{url} {info.size_bytes} bytes sequence {info.sequence} sha256 {info.sha256}")
+    for removed in pruned:
+        print(f"removed {removed}")
     return 0
 
 
@@ -153,3 +192,22 @@ def _stats(args: argparse.Namespace) -> int:
         for key, value in values.items():
             print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from sutra.storage.replication.status import format_table, shard_status
+    from sutra.storage.routing import readers_from_env
+
+    readers = (
+        readers_from_env()
+        if args.readers is None
+        else [part.strip() for part in args.readers.split(",") if part.strip()]
+    )
+    members, failures = shard_status([args.server or _default_server(), *readers], args.timeout)
+    if args.json:
+        print(json.dumps({"members": members}))
+    else:
+        print(format_table(members))
+    for address, message in failures:
+        _error("status", f"{address}: {message}")
+    return 1 if failures else 0

@@ -34,6 +34,7 @@ the gauge the snapshot-too-old alert reads keep it across restarts and crashes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import itertools
 import logging
@@ -81,6 +82,7 @@ MAX_PATH_DEPTH = 32
 MAX_PATH_VISITED = 200_000
 MAX_K = 10_000
 MAX_GET_CONCEPTS = 1_000
+MAX_LABEL = 200  # characters of an association's label
 MAX_EF = 100_000
 SNAPSHOT_CHUNK = 1 << 20
 MAX_SNAPSHOT_CHUNK = 4 << 20
@@ -104,6 +106,7 @@ class AssociationInput:
     type: int
     confidence: float
     weight: float
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,7 @@ class WriteResult:
     concept_ids: list[str]
     associations: int
     sequence: int
+    token: int = 0  # the log sequence that holds this write (replicated stores), else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,7 @@ class Neighbor:
     confidence: float
     weight: float
     direction: int  # layout.OUTGOING or layout.INCOMING
+    label: str = ""
 
 
 @dataclass(slots=True)
@@ -133,6 +138,29 @@ class _Write:
 @dataclass(slots=True)
 class _Barrier:
     future: Future = field(default_factory=Future)
+
+
+@dataclass(slots=True)
+class _Replay:
+    """Entries of the replicated log: (sequence, commit time, writes), applied in order."""
+
+    entries: Sequence[tuple[int, float, Sequence[_Write]]]
+    future: Future = field(default_factory=Future)
+
+
+class Replicator:
+    """What the writer thread calls inside each commit when the store is replicated.
+
+    `publish` appends the group's applied writes to the log as the entry after `applied`
+    and returns the new last sequence (stored in the same transaction); raising aborts the
+    transaction and fails every write of the group with that error.
+    """
+
+    def publish(self, writes: Sequence[_Write], when: float, applied: int) -> int:
+        raise NotImplementedError
+
+
+APPLIED_KEY = b"log_sequence"  # meta: the last log sequence applied to this store
 
 
 _STOP = object()
@@ -167,6 +195,7 @@ class Engine:
         max_readers: int = 126,
         access_flush_seconds: float = 1.0,
         hnsw_threshold: int = 20_000,
+        metasync: bool = True,
         metrics: StorageMetrics | None = None,
         index_factory: Callable[..., object] | None = None,
     ) -> None:
@@ -189,6 +218,8 @@ class Engine:
         self._closed = False
         self._access: dict[bytes, int] = {}
         self._access_lock = threading.Lock()
+        self.replicator: Replicator | None = None  # set before the first write when replicated
+        self._applied_changed = threading.Condition()
 
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock_file = self._take_ownership()
@@ -199,7 +230,9 @@ class Engine:
             max_readers=max_readers,
             subdir=True,
             sync=True,
-            metasync=True,
+            # Off only for a replicated store: the log holds every commit durably, so an
+            # OS crash that undoes the last commit here is repaired by replaying the log.
+            metasync=metasync,
             writemap=False,
             map_async=False,
             readahead=False,
@@ -209,6 +242,7 @@ class Engine:
             self._counts = self._prepare_meta()
             with self.env.begin() as txn:
                 self.last_snapshot_time = layout.read_last_snapshot(txn, self.dbs.meta)
+                self.applied = layout.unpack_u64(txn.get(APPLIED_KEY, db=self.dbs.meta))
             self.index = self._open_index(index_factory, hnsw_threshold)
         except BaseException:
             self.env.close()
@@ -325,6 +359,7 @@ class Engine:
         type: int,
         confidence: float | None = None,
         weight: float | None = None,
+        label: str = "",
     ) -> AssociationInput:
         try:
             source = parse_id(source_id, "source_id")
@@ -342,7 +377,9 @@ class Engine:
             weight = DEFAULT_WEIGHT
         elif not math.isfinite(weight) or weight < 0:
             raise InvalidArgument(f"weight must be a finite number >= 0, got {weight}")
-        return AssociationInput(source, target, int(type), conf, float(weight))
+        if len(label) > MAX_LABEL:
+            raise InvalidArgument(f"label must be at most {MAX_LABEL} characters, got {len(label)}")
+        return AssociationInput(source, target, int(type), conf, float(weight), label)
 
     def check_vector(
         self, values: Sequence[float] | np.ndarray | None, what: str, *, allow_empty: bool = False
@@ -421,7 +458,20 @@ class Engine:
         """The sequence of the last committed write."""
         return self._counts["sequence"]
 
-    def _enqueue(self, item: _Write | _Barrier) -> Future:
+    def submit_replay(self, entries: Sequence[tuple[int, float, Sequence[_Write]]]) -> Future:
+        """Queue log entries to apply in one transaction that also stores the last sequence.
+
+        The same `_apply` as the writer's, with the writer's commit time: a follower's store
+        is then byte for byte what the writer stored (access counts aside).
+        """
+        return self._enqueue(_Replay(entries))
+
+    def wait_applied(self, sequence: int, timeout: float) -> bool:
+        """Wait until the log is applied up to `sequence`; False after `timeout` seconds."""
+        with self._applied_changed:
+            return self._applied_changed.wait_for(lambda: self.applied >= sequence, timeout)
+
+    def _enqueue(self, item: _Write | _Barrier | _Replay) -> Future:
         with self._submit_lock:
             if self._closing:
                 raise Unavailable("the storage server is shutting down")
@@ -465,11 +515,13 @@ class Engine:
             if stopping and self._queue.empty():
                 return
 
-    def _commit(self, items: list[_Write | _Barrier], access: dict[bytes, int]) -> None:
+    def _commit(self, items: list[_Write | _Barrier | _Replay], access: dict[bytes, int]) -> None:
         started = time.perf_counter()
         outcomes: list[WriteResult | StorageError | None] = []
         vectors: list[tuple[bytes, np.ndarray]] = []
         concepts_written = associations_written = batches = 0
+        applied = self.applied
+        now = time.time()
         try:
             with self.env.begin(write=True) as txn:
                 # The writer is the only one to change the counters, and `_counts` holds
@@ -480,20 +532,40 @@ class Engine:
                     if isinstance(item, _Barrier):
                         outcomes.append(None)
                         continue
+                    if isinstance(item, _Replay):
+                        applied = self._replay(txn, item, meta, vectors, applied)
+                        outcomes.append(None)
+                        continue
                     try:
-                        outcomes.append(self._apply(txn, item, meta, vectors))
+                        outcomes.append(self._apply(txn, item, meta, vectors, now))
                     except StorageError as exc:
                         outcomes.append(exc)
                         continue
                     concepts_written += len(item.concepts)
                     associations_written += len(item.associations)
                     batches += item.batch
+                applied = self._publish(txn, items, outcomes, now, applied)
                 self._fold_access(txn, access)
                 meta["writes"] += concepts_written + associations_written
                 meta["batches"] += batches
                 meta["commits"] += 1
                 layout.write_meta(txn, self.dbs.meta, meta, unchanged=before)
+        except StorageError as exc:  # the log refused the group (raised by `_publish`)
+            for item in items:
+                if isinstance(item, _Write):
+                    item.future.set_exception(exc)
+            rest = [item for item in items if not isinstance(item, _Write)]
+            if rest:  # log entries to apply and barriers do not depend on the refused writes
+                self._commit(rest, access)
+            else:
+                with self._access_lock:
+                    for key, count in access.items():
+                        self._access[key] = self._access.get(key, 0) + count
+            return
         except Exception as exc:
+            if applied != self.applied:  # in the log but not in the store: restart, catch up
+                log_event(log, "apply_after_append_failed", logging.CRITICAL, error=repr(exc))
+                os._exit(70)
             # Nothing of this group is stored. Retry its writes one by one so that a single
             # write that cannot be stored (say, a batch that fills the map) fails alone.
             if len(items) > 1:
@@ -517,6 +589,14 @@ class Engine:
             return
         sequence_moved = meta["sequence"] != self._counts["sequence"]
         self._counts = meta
+        if applied != self.applied:
+            with self._applied_changed:
+                self.applied = applied
+                self._applied_changed.notify_all()
+            outcomes = [
+                dataclasses.replace(o, token=applied) if isinstance(o, WriteResult) else o
+                for o in outcomes
+            ]
         # The index learns every new sequence, even without vectors, so that the copy it
         # saves on close matches the store and the next start loads it instead of rebuilding.
         if vectors or sequence_moved:
@@ -539,12 +619,62 @@ class Engine:
             else:
                 item.future.set_result(outcome)
 
+    def _publish(
+        self,
+        txn: lmdb.Transaction,
+        items: Sequence[object],
+        outcomes: Sequence[object],
+        now: float,
+        applied: int,
+    ) -> int:
+        """Append the group's applied writes to the log (replicated stores); the new sequence.
+
+        Stored in this transaction: the store and its log sequence move together.
+        """
+        if self.replicator is None:
+            return applied
+        writes = [
+            item
+            for item, outcome in zip(items, outcomes, strict=True)
+            if isinstance(item, _Write) and isinstance(outcome, WriteResult)
+        ]
+        if not writes:
+            return applied
+        applied = self.replicator.publish(writes, now, applied)
+        txn.put(APPLIED_KEY, layout.pack_u64(applied), db=self.dbs.meta)
+        return applied
+
+    def _replay(
+        self,
+        txn: lmdb.Transaction,
+        replay: _Replay,
+        meta: dict[str, int],
+        vectors: list[tuple[bytes, np.ndarray]],
+        applied: int,
+    ) -> int:
+        """Apply log entries after `applied` (earlier ones are already in: exactly once)."""
+        for sequence, when, writes in replay.entries:
+            if sequence <= applied:
+                continue
+            for write in writes:
+                try:
+                    self._apply(txn, write, meta, vectors, when)
+                except StorageError as exc:  # the writer applied it: the stores diverged
+                    log_event(log, "replay_refused", logging.ERROR, seq=sequence, error=str(exc))
+                    continue
+                meta["writes"] += len(write.concepts) + len(write.associations)
+                meta["batches"] += write.batch
+            applied = sequence
+        txn.put(APPLIED_KEY, layout.pack_u64(applied), db=self.dbs.meta)
+        return applied
+
     def _apply(
         self,
         txn: lmdb.Transaction,
         write: _Write,
         meta: dict[str, int],
         vectors: list[tuple[bytes, np.ndarray]],
+        now: float | None = None,
     ) -> WriteResult:
         """Apply one write; every check comes before the first change, so a refused write
         leaves the transaction as it found it."""
@@ -555,7 +685,7 @@ class Engine:
                 for end, what in ((assoc.source, "source"), (assoc.target, "target")):
                     if end not in in_write and txn.get(end, db=concepts_db) is None:
                         raise NotFound(f"{what} concept {format_id(end)} does not exist")
-        now = time.time()
+        now = time.time() if now is None else now
         put = txn.put
         encode = layout.encode_concept
         for concept in write.concepts:
@@ -598,12 +728,14 @@ class Engine:
             out_key = edge_key(assoc.source, OUTGOING, assoc.target, assoc.type)
             in_key = edge_key(assoc.target, INCOMING, assoc.source, assoc.type)
             raw = txn.get(out_key, db=self.dbs.edges)
-            confidence = assoc.confidence
+            confidence, label = assoc.confidence, assoc.label
             if raw is None:
                 meta["associations"] += 1
             else:
-                confidence = max(confidence, EdgeRecord.decode(raw).confidence)
-            value = EdgeRecord(confidence, assoc.weight, now).encode()
+                stored = EdgeRecord.decode(raw)
+                confidence = max(confidence, stored.confidence)
+                label = label or stored.label  # a write without a label keeps the stored one
+            value = EdgeRecord(confidence, assoc.weight, now, label).encode()
             txn.put(out_key, value, db=self.dbs.edges)
             txn.put(in_key, value, db=self.dbs.edges)
         meta["sequence"] += 1
@@ -729,7 +861,14 @@ class Engine:
                 if wanted and kind not in wanted:
                     continue
                 found.append(
-                    Neighbor(format_id(other), kind, record.confidence, record.weight, edge_dir)
+                    Neighbor(
+                        format_id(other),
+                        kind,
+                        record.confidence,
+                        record.weight,
+                        edge_dir,
+                        record.label,
+                    )
                 )
                 if limit and len(found) >= limit:
                     break

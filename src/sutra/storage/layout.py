@@ -6,7 +6,8 @@ One LMDB environment (`data.mdb`) holds four named sub-databases:
   updated, access count, flags) followed by the UTF-8 content.
 - ``edges``: every association twice, once under each endpoint, so that neighbours in
   either direction are one prefix scan: ``node | direction | other | type`` (16+1+16+1
-  bytes; direction 1 = outgoing, 2 = incoming) -> ``<ddd`` (confidence, weight, updated).
+  bytes; direction 1 = outgoing, 2 = incoming) -> ``<ddd`` (confidence, weight, updated)
+  followed by the UTF-8 label (none in records written before labels: they read as "").
 - ``vectors``: id -> float32 little-endian array of the configured dimension.
 - ``meta``: name -> u64 (sequence and counters, kept in the same transactions as the
   data they count, so they are exact in every snapshot), and ``last_snapshot_us``: the
@@ -101,13 +102,17 @@ class EdgeRecord:
     confidence: float
     weight: float
     updated_at: float
+    label: str = ""
 
     def encode(self) -> bytes:
-        return _EDGE.pack(self.confidence, self.weight, self.updated_at)
+        return _EDGE.pack(self.confidence, self.weight, self.updated_at) + self.label.encode(
+            "utf-8"
+        )
 
     @classmethod
     def decode(cls, raw: bytes) -> EdgeRecord:
-        return cls(*_EDGE.unpack(raw))
+        confidence, weight, updated = _EDGE.unpack_from(raw)
+        return cls(confidence, weight, updated, bytes(raw[_EDGE.size :]).decode("utf-8"))
 
 
 def edge_key(node: bytes, direction: int, other: bytes, kind: int) -> bytes:

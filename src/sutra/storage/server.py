@@ -28,10 +28,12 @@ from sutra.common.logging import configure_logging, log_event
 from sutra.common.metrics import MetricsServer, serve_metrics
 from sutra.common.serve import stop_signals
 from sutra.common.settings import fail, load_settings
-from sutra.storage.engine import Concept, Engine
-from sutra.storage.errors import InvalidArgument, StorageError
+from sutra.storage.engine import Concept, Engine, WriteResult
+from sutra.storage.errors import InvalidArgument, StorageError, Unavailable
 from sutra.storage.metrics import StorageMetrics
 from sutra.storage.model import SnapshotInfo
+from sutra.storage.replication import member as replication
+from sutra.storage.replication.digest import store_digest
 from sutra.storage.settings import StorageSettings
 from sutra.storage.v1 import storage_pb2 as pb
 from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
@@ -100,8 +102,30 @@ def _info_pb(info: SnapshotInfo) -> pb.SnapshotInfo:
 
 
 class StorageServicer(pb_grpc.StorageServiceServicer):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, member: replication.Member | None = None) -> None:
         self.engine = engine
+        self.member = member  # None: a single server, no log
+
+    def _write(self, concepts: Sequence[Any], associations: Sequence[Any], batch: bool = False):  # type: ignore[no-untyped-def]
+        """The write, once durable (and in the log when replicated), and its token."""
+        if self.member is not None and (refusal := self.member.write_refusal()) is not None:
+            raise refusal
+        result: WriteResult = self.engine.write(concepts, associations, batch=batch)
+        shard = self.member.shard if self.member is not None else 0
+        sequence = result.token if self.member is not None else result.sequence
+        return result, pb.WriteToken(shard=shard, sequence=sequence)
+
+    def _readable(self, request: Any, context: grpc.ServicerContext) -> None:
+        """Refuse a read this member cannot answer yet (UNAVAILABLE: the client reads elsewhere)."""
+        wanted = request.min_sequence
+        if self.member is not None:
+            left = context.time_remaining()
+            self.member.check_read(wanted, 3600.0 if left is None else left - 0.05)
+        elif wanted > self.engine.sequence:
+            raise Unavailable(
+                f"this server has committed write sequence {self.engine.sequence}, "
+                f"not {wanted}: the token is not from this store"
+            )
 
     def _concept_input(self, request: pb.LearnConceptRequest):  # type: ignore[no-untyped-def]
         return self._concept_inputs([request])[0]
@@ -131,31 +155,36 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
             type=request.type,
             confidence=request.confidence if request.HasField("confidence") else None,
             weight=request.weight if request.HasField("weight") else None,
+            label=request.label,
         )
 
     @_status
     def LearnConcept(self, request, context):  # type: ignore[no-untyped-def]
-        result = self.engine.write([self._concept_input(request)])
-        return pb.LearnConceptResponse(concept_id=result.concept_ids[0], sequence=result.sequence)
+        result, token = self._write([self._concept_input(request)], [])
+        return pb.LearnConceptResponse(
+            concept_id=result.concept_ids[0], sequence=result.sequence, token=token
+        )
 
     @_status
     def LearnAssociation(self, request, context):  # type: ignore[no-untyped-def]
-        result = self.engine.write([], [self._association_input(request)])
-        return pb.LearnAssociationResponse(sequence=result.sequence)
+        result, token = self._write([], [self._association_input(request)])
+        return pb.LearnAssociationResponse(sequence=result.sequence, token=token)
 
     @_status
     def LearnBatch(self, request, context):  # type: ignore[no-untyped-def]
         concepts = self._concept_inputs(request.concepts)
         associations = [self._association_input(a) for a in request.associations]
-        result = self.engine.write(concepts, associations, batch=True)
+        result, token = self._write(concepts, associations, batch=True)
         return pb.LearnBatchResponse(
             concept_ids=result.concept_ids,
             associations=result.associations,
             sequence=result.sequence,
+            token=token,
         )
 
     @_status
     def GetConcept(self, request, context):  # type: ignore[no-untyped-def]
+        self._readable(request, context)
         concept = self.engine.get_concept(request.concept_id, embedding=not request.skip_embedding)
         if concept is None:
             return pb.GetConceptResponse(found=False)
@@ -165,6 +194,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     @_status
     def GetConcepts(self, request, context):  # type: ignore[no-untyped-def]
+        self._readable(request, context)
         concepts = self.engine.get_concepts(request.concept_ids, embedding=request.embedding)
         missing = pb.GetConceptResponse(found=False)
         return pb.GetConceptsResponse(
@@ -178,6 +208,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     @_status
     def GetNeighbors(self, request, context):  # type: ignore[no-untyped-def]
+        self._readable(request, context)
         neighbors = self.engine.neighbors(
             request.concept_id,
             direction=request.direction,
@@ -192,6 +223,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
                     confidence=n.confidence,
                     weight=n.weight,
                     direction=n.direction,
+                    label=n.label,
                 )
                 for n in neighbors
             ]
@@ -199,6 +231,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     @_status
     def FindPath(self, request, context):  # type: ignore[no-untyped-def]
+        self._readable(request, context)
         found = self.engine.find_path(
             request.start_id,
             request.end_id,
@@ -225,6 +258,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     @_status
     def VectorSearch(self, request, context):  # type: ignore[no-untyped-def]
+        self._readable(request, context)
         query = _packed_vector(request.query_vector_f32, request.query_vector, "query_vector")
         hits = self.engine.search(
             np.empty(0, dtype=np.float32) if query is None else query,
@@ -237,7 +271,31 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     @_status
     def GetStats(self, request, context):  # type: ignore[no-untyped-def]
-        return pb.GetStatsResponse(**asdict(self.engine.stats()))
+        response = pb.GetStatsResponse(**asdict(self.engine.stats()))
+        if self.member is not None:
+            status = self.member.status()
+            response.replication.CopyFrom(
+                pb.ReplicationStatus(
+                    role=status["role"],
+                    state=status["state"],
+                    shard=status["shard"],
+                    address=status["address"],
+                    applied_sequence=status["sequence"],
+                    log_sequence=status["log_sequence"],
+                    lag_entries=status["lag"],
+                    lag_seconds=status["lag_seconds"],
+                    writer_address=status["writer_address"],
+                    ready=status["ready"],
+                    pid=status["pid"],
+                )
+            )
+        return response
+
+    @_status
+    def Digest(self, request, context):  # type: ignore[no-untyped-def]
+        self._readable(request, context)
+        digest = store_digest(self.engine, replicated=self.member is not None)
+        return pb.DigestResponse(**asdict(digest))
 
     @_status
     def Flush(self, request, context):  # type: ignore[no-untyped-def]
@@ -347,6 +405,7 @@ class StorageServer:
 
         tracing.configure("storage-server")
         self.settings = settings
+        replication.bootstrap(settings)  # a follower without its log's start: a snapshot
         self.metrics = StorageMetrics()
         self.engine = Engine(
             settings.storage_path,
@@ -359,6 +418,7 @@ class StorageServer:
             max_readers=max(126, settings.storage_workers * 2 + 16),
             access_flush_seconds=settings.storage_access_flush_seconds,
             hnsw_threshold=settings.vector_hnsw_threshold,
+            metasync=not settings.storage_nats_url,
             metrics=self.metrics,
         )
         self.health = health.HealthServicer(experimental_non_blocking=True)
@@ -370,9 +430,14 @@ class StorageServer:
             # The in-flight count first; then a span per call when tracing is on.
             interceptors=[self.in_flight, *tracing.server_interceptors()],
         )
-        pb_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.engine), self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.address = format_address(settings.storage_host, settings.storage_port)
+        self.member = replication.setup(
+            settings, self.engine, self.metrics.registry, self.address, self._set_health
+        )
+        pb_grpc.add_StorageServiceServicer_to_server(
+            StorageServicer(self.engine, self.member), self.server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.metrics_server: MetricsServer | None = None
 
     def start(self) -> None:
@@ -384,9 +449,16 @@ class StorageServer:
             self.metrics_server = serve_metrics(
                 self.settings.metrics_port, self.metrics.registry, self.settings.storage_host
             )
+        if self.member is not None:  # a writer catches up and claims the shard first
+            self.member.start()
         self.server.start()
+        self._set_health(self.member is None or self.member.ready)
+
+    def _set_health(self, serving: bool) -> None:
+        """SERVING, or NOT_SERVING (a follower until caught up within its lag bound)."""
+        status = health_pb2.HealthCheckResponse
         for service in ("", SERVICE_NAME):
-            self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+            self.health.set(service, status.SERVING if serving else status.NOT_SERVING)
 
     def _drain(self, grace: float) -> None:
         """Refuse new calls; wait up to `grace` for running handlers, then cancel the rest.
@@ -410,6 +482,8 @@ class StorageServer:
         """NOT_SERVING, refuse new RPCs, finish running ones, drain and close the store."""
         self.health.enter_graceful_shutdown()
         self._drain(self.settings.storage_grace_seconds)
+        if self.member is not None:
+            self.member.stop()
         self.engine.close()
         if self.metrics_server is not None:
             self.metrics_server.stop()
@@ -433,6 +507,8 @@ def serve(settings: StorageSettings) -> int:
     try:
         server.start()
     except Exception as exc:
+        if server.member is not None:
+            server.member.stream.close()
         server.engine.close()
         fail(PROGRAM, str(exc))
     stats = server.engine.stats()

@@ -36,3 +36,15 @@ class StorageSettings(SutraSettings):
     storage_grace_seconds: float = Field(20.0, ge=0, description="drain time on SIGTERM")
     storage_access_flush_seconds: float = Field(1.0, gt=0, description="access-count flushes")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Log replication (medium and high tiers); unset SUTRA_STORAGE_NATS_URL: a single server.
+    storage_nats_url: str = Field("", description="NATS servers, comma-separated; '' = off")
+    storage_role: Literal["writer", "follower"] = Field("writer", description="with NATS")
+    storage_stream: str = Field("SUTRA_STORAGE_0", min_length=1, description="JetStream stream")
+    storage_shard: int = Field(0, ge=0, le=1023)
+    storage_stream_replicas: int = Field(3, ge=1, le=5, description="when the writer creates it")
+    storage_advertise: str = Field("", description="host:port others reach this server at")
+    storage_max_lag: int = Field(1000, ge=0, description="log entries behind before unready")
+    storage_read_wait_seconds: float = Field(2.0, ge=0, description="min_sequence wait bound")
+    storage_nats_connect_seconds: float = Field(5.0, gt=0, description="first connection bound")
+    # A directory, or s3://BUCKET/PREFIX (`sutra storage snapshot --to` either)
+    storage_snapshot_dir: str | None = Field(None, description="snapshots a follower starts from")

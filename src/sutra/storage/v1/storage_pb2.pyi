@@ -84,32 +84,38 @@ class LearnConceptRequest(_message.Message):
     def __init__(self, concept_id: _Optional[str] = ..., content: _Optional[str] = ..., embedding: _Optional[_Iterable[float]] = ..., strength: _Optional[float] = ..., confidence: _Optional[float] = ..., embedding_f32: _Optional[bytes] = ...) -> None: ...
 
 class LearnConceptResponse(_message.Message):
-    __slots__ = ("concept_id", "sequence")
+    __slots__ = ("concept_id", "sequence", "token")
     CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     concept_id: str
     sequence: int
-    def __init__(self, concept_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+    token: WriteToken
+    def __init__(self, concept_id: _Optional[str] = ..., sequence: _Optional[int] = ..., token: _Optional[_Union[WriteToken, _Mapping]] = ...) -> None: ...
 
 class LearnAssociationRequest(_message.Message):
-    __slots__ = ("source_id", "target_id", "type", "confidence", "weight")
+    __slots__ = ("source_id", "target_id", "type", "confidence", "weight", "label")
     SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
     source_id: str
     target_id: str
     type: AssociationType
     confidence: float
     weight: float
-    def __init__(self, source_id: _Optional[str] = ..., target_id: _Optional[str] = ..., type: _Optional[_Union[AssociationType, str]] = ..., confidence: _Optional[float] = ..., weight: _Optional[float] = ...) -> None: ...
+    label: str
+    def __init__(self, source_id: _Optional[str] = ..., target_id: _Optional[str] = ..., type: _Optional[_Union[AssociationType, str]] = ..., confidence: _Optional[float] = ..., weight: _Optional[float] = ..., label: _Optional[str] = ...) -> None: ...
 
 class LearnAssociationResponse(_message.Message):
-    __slots__ = ("sequence",)
+    __slots__ = ("sequence", "token")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     sequence: int
-    def __init__(self, sequence: _Optional[int] = ...) -> None: ...
+    token: WriteToken
+    def __init__(self, sequence: _Optional[int] = ..., token: _Optional[_Union[WriteToken, _Mapping]] = ...) -> None: ...
 
 class LearnBatchRequest(_message.Message):
     __slots__ = ("concepts", "associations")
@@ -120,24 +126,28 @@ class LearnBatchRequest(_message.Message):
     def __init__(self, concepts: _Optional[_Iterable[_Union[LearnConceptRequest, _Mapping]]] = ..., associations: _Optional[_Iterable[_Union[LearnAssociationRequest, _Mapping]]] = ...) -> None: ...
 
 class LearnBatchResponse(_message.Message):
-    __slots__ = ("concept_ids", "associations", "sequence")
+    __slots__ = ("concept_ids", "associations", "sequence", "token")
     CONCEPT_IDS_FIELD_NUMBER: _ClassVar[int]
     ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     concept_ids: _containers.RepeatedScalarFieldContainer[str]
     associations: int
     sequence: int
-    def __init__(self, concept_ids: _Optional[_Iterable[str]] = ..., associations: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...
+    token: WriteToken
+    def __init__(self, concept_ids: _Optional[_Iterable[str]] = ..., associations: _Optional[int] = ..., sequence: _Optional[int] = ..., token: _Optional[_Union[WriteToken, _Mapping]] = ...) -> None: ...
 
 class GetConceptRequest(_message.Message):
-    __slots__ = ("concept_id", "skip_embedding", "packed_embedding")
+    __slots__ = ("concept_id", "skip_embedding", "packed_embedding", "min_sequence")
     CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
     SKIP_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     PACKED_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     concept_id: str
     skip_embedding: bool
     packed_embedding: bool
-    def __init__(self, concept_id: _Optional[str] = ..., skip_embedding: _Optional[bool] = ..., packed_embedding: _Optional[bool] = ...) -> None: ...
+    min_sequence: int
+    def __init__(self, concept_id: _Optional[str] = ..., skip_embedding: _Optional[bool] = ..., packed_embedding: _Optional[bool] = ..., min_sequence: _Optional[int] = ...) -> None: ...
 
 class GetConceptResponse(_message.Message):
     __slots__ = ("found", "concept")
@@ -148,12 +158,14 @@ class GetConceptResponse(_message.Message):
     def __init__(self, found: _Optional[bool] = ..., concept: _Optional[_Union[Concept, _Mapping]] = ...) -> None: ...
 
 class GetConceptsRequest(_message.Message):
-    __slots__ = ("concept_ids", "embedding")
+    __slots__ = ("concept_ids", "embedding", "min_sequence")
     CONCEPT_IDS_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     concept_ids: _containers.RepeatedScalarFieldContainer[str]
     embedding: bool
-    def __init__(self, concept_ids: _Optional[_Iterable[str]] = ..., embedding: _Optional[bool] = ...) -> None: ...
+    min_sequence: int
+    def __init__(self, concept_ids: _Optional[_Iterable[str]] = ..., embedding: _Optional[bool] = ..., min_sequence: _Optional[int] = ...) -> None: ...
 
 class GetConceptsResponse(_message.Message):
     __slots__ = ("results",)
@@ -162,30 +174,34 @@ class GetConceptsResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[GetConceptResponse, _Mapping]]] = ...) -> None: ...
 
 class GetNeighborsRequest(_message.Message):
-    __slots__ = ("concept_id", "direction", "types", "limit")
+    __slots__ = ("concept_id", "direction", "types", "limit", "min_sequence")
     CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     concept_id: str
     direction: Direction
     types: _containers.RepeatedScalarFieldContainer[AssociationType]
     limit: int
-    def __init__(self, concept_id: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., types: _Optional[_Iterable[_Union[AssociationType, str]]] = ..., limit: _Optional[int] = ...) -> None: ...
+    min_sequence: int
+    def __init__(self, concept_id: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., types: _Optional[_Iterable[_Union[AssociationType, str]]] = ..., limit: _Optional[int] = ..., min_sequence: _Optional[int] = ...) -> None: ...
 
 class Neighbor(_message.Message):
-    __slots__ = ("concept_id", "type", "confidence", "weight", "direction")
+    __slots__ = ("concept_id", "type", "confidence", "weight", "direction", "label")
     CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
     concept_id: str
     type: AssociationType
     confidence: float
     weight: float
     direction: Direction
-    def __init__(self, concept_id: _Optional[str] = ..., type: _Optional[_Union[AssociationType, str]] = ..., confidence: _Optional[float] = ..., weight: _Optional[float] = ..., direction: _Optional[_Union[Direction, str]] = ...) -> None: ...
+    label: str
+    def __init__(self, concept_id: _Optional[str] = ..., type: _Optional[_Union[AssociationType, str]] = ..., confidence: _Optional[float] = ..., weight: _Optional[float] = ..., direction: _Optional[_Union[Direction, str]] = ..., label: _Optional[str] = ...) -> None: ...
 
 class GetNeighborsResponse(_message.Message):
     __slots__ = ("neighbors",)
@@ -194,16 +210,18 @@ class GetNeighborsResponse(_message.Message):
     def __init__(self, neighbors: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ...) -> None: ...
 
 class FindPathRequest(_message.Message):
-    __slots__ = ("start_id", "end_id", "max_depth", "directed")
+    __slots__ = ("start_id", "end_id", "max_depth", "directed", "min_sequence")
     START_ID_FIELD_NUMBER: _ClassVar[int]
     END_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     DIRECTED_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     start_id: str
     end_id: str
     max_depth: int
     directed: bool
-    def __init__(self, start_id: _Optional[str] = ..., end_id: _Optional[str] = ..., max_depth: _Optional[int] = ..., directed: _Optional[bool] = ...) -> None: ...
+    min_sequence: int
+    def __init__(self, start_id: _Optional[str] = ..., end_id: _Optional[str] = ..., max_depth: _Optional[int] = ..., directed: _Optional[bool] = ..., min_sequence: _Optional[int] = ...) -> None: ...
 
 class FindPathResponse(_message.Message):
     __slots__ = ("found", "concepts", "edges")
@@ -216,16 +234,18 @@ class FindPathResponse(_message.Message):
     def __init__(self, found: _Optional[bool] = ..., concepts: _Optional[_Iterable[_Union[Concept, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
 
 class VectorSearchRequest(_message.Message):
-    __slots__ = ("query_vector", "k", "ef_search", "query_vector_f32")
+    __slots__ = ("query_vector", "k", "ef_search", "query_vector_f32", "min_sequence")
     QUERY_VECTOR_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     EF_SEARCH_FIELD_NUMBER: _ClassVar[int]
     QUERY_VECTOR_F32_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     query_vector: _containers.RepeatedScalarFieldContainer[float]
     k: int
     ef_search: int
     query_vector_f32: bytes
-    def __init__(self, query_vector: _Optional[_Iterable[float]] = ..., k: _Optional[int] = ..., ef_search: _Optional[int] = ..., query_vector_f32: _Optional[bytes] = ...) -> None: ...
+    min_sequence: int
+    def __init__(self, query_vector: _Optional[_Iterable[float]] = ..., k: _Optional[int] = ..., ef_search: _Optional[int] = ..., query_vector_f32: _Optional[bytes] = ..., min_sequence: _Optional[int] = ...) -> None: ...
 
 class SearchResult(_message.Message):
     __slots__ = ("concept_id", "similarity")
@@ -246,7 +266,7 @@ class GetStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ("concepts", "associations", "vectors", "writes", "batches", "commits", "pending", "store_bytes", "uptime_seconds", "last_snapshot_time", "sequence", "dimension", "rejected")
+    __slots__ = ("concepts", "associations", "vectors", "writes", "batches", "commits", "pending", "store_bytes", "uptime_seconds", "last_snapshot_time", "sequence", "dimension", "rejected", "replication")
     CONCEPTS_FIELD_NUMBER: _ClassVar[int]
     ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
     VECTORS_FIELD_NUMBER: _ClassVar[int]
@@ -260,6 +280,7 @@ class GetStatsResponse(_message.Message):
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
+    REPLICATION_FIELD_NUMBER: _ClassVar[int]
     concepts: int
     associations: int
     vectors: int
@@ -273,7 +294,8 @@ class GetStatsResponse(_message.Message):
     sequence: int
     dimension: int
     rejected: int
-    def __init__(self, concepts: _Optional[int] = ..., associations: _Optional[int] = ..., vectors: _Optional[int] = ..., writes: _Optional[int] = ..., batches: _Optional[int] = ..., commits: _Optional[int] = ..., pending: _Optional[int] = ..., store_bytes: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., last_snapshot_time: _Optional[float] = ..., sequence: _Optional[int] = ..., dimension: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
+    replication: ReplicationStatus
+    def __init__(self, concepts: _Optional[int] = ..., associations: _Optional[int] = ..., vectors: _Optional[int] = ..., writes: _Optional[int] = ..., batches: _Optional[int] = ..., commits: _Optional[int] = ..., pending: _Optional[int] = ..., store_bytes: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., last_snapshot_time: _Optional[float] = ..., sequence: _Optional[int] = ..., dimension: _Optional[int] = ..., rejected: _Optional[int] = ..., replication: _Optional[_Union[ReplicationStatus, _Mapping]] = ...) -> None: ...
 
 class FlushRequest(_message.Message):
     __slots__ = ()
@@ -340,3 +362,55 @@ class SnapshotTrailer(_message.Message):
     total_bytes: int
     sha256: str
     def __init__(self, total_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class WriteToken(_message.Message):
+    __slots__ = ("shard", "sequence")
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    shard: int
+    sequence: int
+    def __init__(self, shard: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class ReplicationStatus(_message.Message):
+    __slots__ = ("role", "state", "shard", "address", "applied_sequence", "log_sequence", "lag_entries", "lag_seconds", "writer_address", "ready", "pid")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    LOG_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    LAG_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    LAG_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WRITER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    role: str
+    state: str
+    shard: int
+    address: str
+    applied_sequence: int
+    log_sequence: int
+    lag_entries: int
+    lag_seconds: float
+    writer_address: str
+    ready: bool
+    pid: int
+    def __init__(self, role: _Optional[str] = ..., state: _Optional[str] = ..., shard: _Optional[int] = ..., address: _Optional[str] = ..., applied_sequence: _Optional[int] = ..., log_sequence: _Optional[int] = ..., lag_entries: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., writer_address: _Optional[str] = ..., ready: _Optional[bool] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class DigestRequest(_message.Message):
+    __slots__ = ("min_sequence",)
+    MIN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    min_sequence: int
+    def __init__(self, min_sequence: _Optional[int] = ...) -> None: ...
+
+class DigestResponse(_message.Message):
+    __slots__ = ("sha256", "sequence", "concepts", "associations")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CONCEPTS_FIELD_NUMBER: _ClassVar[int]
+    ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    sequence: int
+    concepts: int
+    associations: int
+    def __init__(self, sha256: _Optional[str] = ..., sequence: _Optional[int] = ..., concepts: _Optional[int] = ..., associations: _Optional[int] = ...) -> None: ...

@@ -94,6 +94,11 @@ class StorageServiceStub:
                 request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.StreamSnapshotRequest.SerializeToString,
                 response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.SnapshotChunk.FromString,
                 _registered_method=True)
+        self.Digest = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/Digest',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DigestRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DigestResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServiceServicer:
@@ -180,6 +185,14 @@ class StorageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Digest(self, request, context):
+        """A digest of the whole store's content (concepts without access counts, associations,
+        vectors) from one read transaction: equal on a writer and its caught-up followers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -242,6 +255,11 @@ def add_StorageServiceServicer_to_server(servicer, server):
                     servicer.StreamSnapshot,
                     request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.StreamSnapshotRequest.FromString,
                     response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.SnapshotChunk.SerializeToString,
+            ),
+            'Digest': grpc.unary_unary_rpc_method_handler(
+                    servicer.Digest,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DigestRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DigestResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -568,6 +586,33 @@ class StorageService:
             '/sutra.storage.v1.StorageService/StreamSnapshot',
             sutra_dot_storage_dot_v1_dot_storage__pb2.StreamSnapshotRequest.SerializeToString,
             sutra_dot_storage_dot_v1_dot_storage__pb2.SnapshotChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Digest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/Digest',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.DigestRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.DigestResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""Replicating the storage log through NATS JetStream (docs/storage-replication.md)."""
