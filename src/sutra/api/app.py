@@ -11,17 +11,18 @@ from fastapi import FastAPI
 from sutra import __version__
 from sutra.api.deadline import DeadlineMiddleware
 from sutra.api.gateway import Gateway
-from sutra.api.jobs.router import add_job_routes
+from sutra.api.jobs.router import job_routes
 from sutra.api.jobs.service import Jobs
 from sutra.api.jobs.spool import BodyLimitExceptUploads
 from sutra.api.metrics import ApiMetrics
 from sutra.api.middleware import MetricsMiddleware, RouteNames
 from sutra.api.models import vector_search_request
 from sutra.api.ratelimit import RateLimitMiddleware
-from sutra.api.routes import add_routes
+from sutra.api.routers import concepts, learn, operations, reason, search
 from sutra.api.settings import ApiSettings
 from sutra.common import tracing
 from sutra.common.http import install_error_handlers
+from sutra.common.routing import serve_routers
 
 DESCRIPTION = """\
 The public REST API of Sutra: teach it facts in plain language, ask it questions, and get
@@ -81,8 +82,17 @@ def create_app(
     app.state.jobs = jobs
     install_error_handlers(app, explain_invalid)
 
-    add_routes(app, gateway, vector_search_request(settings.vector_dimension))
-    add_job_routes(app, settings.jobs_max_upload_bytes)
+    # Most frequent first: a request is routed by trying the routes in order.
+    serve_routers(
+        app,
+        operations.router,
+        concepts.router,
+        search.vector_router(vector_search_request(settings.vector_dimension)),
+        reason.router,
+        search.router,
+        learn.router,
+        job_routes(settings.jobs_max_upload_bytes),
+    )
     # add_middleware wraps: the last added is outermost, so metrics also see 413s and 429s,
     # a client over its rate limit is refused before its body is read, and a request's
     # deadline starts before anything else is done with it.

@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sutra.api.ratelimit import DEFAULT_GROUP, group_of
@@ -94,11 +93,3 @@ class DeadlineMiddleware:
             group = group_of(scope["method"], scope["path"]) or DEFAULT_GROUP
             scope[SCOPE_KEY] = Deadline(self.budgets.get(group, self.default), group=group)
         await self.app(scope, receive, send)
-
-
-def request_deadline(request: Request) -> Deadline:
-    """FastAPI dependency: the deadline `DeadlineMiddleware` started for this request."""
-    deadline = request.scope.get(SCOPE_KEY)
-    if not isinstance(deadline, Deadline):
-        raise RuntimeError("DeadlineMiddleware is not installed")
-    return deadline

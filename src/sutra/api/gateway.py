@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sutra.api.breaker import BreakerPolicy, CircuitBreaker, DependencyFailure
 from sutra.api.cache import ReasonCache, make_cache
@@ -23,6 +23,8 @@ from sutra.api.storage import StorageGateway
 from sutra.common.http import ServiceError
 from sutra.storage.aio import AsyncStorageClient
 from sutra.storage.errors import StorageError
+
+Reply = TypeVar("Reply")
 
 
 def breaker_policy(settings: ApiSettings, slow_call_seconds: float) -> BreakerPolicy:
@@ -124,10 +126,10 @@ class Gateway:
     async def via_hybrid(
         self,
         operation: str,
-        call: Callable[[float], Awaitable[dict[str, Any]]],
+        call: Callable[[float], Awaitable[Reply]],
         deadline: Deadline,
         cap: float,
-    ) -> dict[str, Any]:
+    ) -> Reply:
         """`call(timeout)` to hybrid, for work that also needs storage (learn, reason, search).
 
         The call waits min(cap, the request's budget left). It fails at once while either

@@ -3,8 +3,10 @@
 Each call waits `timeout` seconds at most and tells hybrid so in `X-Sutra-Deadline-Ms`
 (`sutra.api.deadline`), which bounds hybrid's own work and storage calls.
 
-Hybrid's answers are turned into what the gateway tells its own clients:
-- 2xx: the JSON body;
+The bodies both ways are the wire contract's models (`sutra.common.contract`); hybrid's
+answers are turned into what the gateway tells its own clients:
+- 2xx: the body, parsed as the contract's reply model (a body that does not parse is
+  hybrid failing: `DependencyFailure`);
 - hybrid rejected the request (4xx): the same status and error, its field renamed to the
   public API's name for it (hybrid's `text` is the API's `content`, and so on);
 - hybrid is overloaded or its storage is down (503): 503 naming that dependency, with
@@ -18,16 +20,20 @@ Hybrid's answers are turned into what the gateway tells its own clients:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from sutra.api.breaker import DependencyFailure
 from sutra.api.deadline import DEADLINE_HEADER, propagated_ms
+from sutra.common import contract as c
 from sutra.common import tracing
-from sutra.common.http import ServiceError
+from sutra.common.http import ServiceError, deadline_exceeded, unavailable
 
 DEPENDENCY = "hybrid"
+Reply = TypeVar("Reply", bound=BaseModel)
+_JSON = {"content-type": "application/json"}
 
 _FIELD_NAMES = {"text": "content", "max_depth": "max_steps", "max_paths": "num_paths"}
 
@@ -72,50 +78,57 @@ class HybridClient:
         self,
         method: str,
         path: str,
+        reply: type[Reply],
         *,
-        json: Any = None,
+        body: BaseModel | None = None,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> Reply:
+        """`body` to hybrid's `path`, its answer parsed as `reply`, within `timeout` s."""
         deadline = timeout or self.timeout
         headers = {DEADLINE_HEADER: str(propagated_ms(deadline))}
+        content = None
+        if body is not None:
+            content = body.model_dump_json(exclude_none=True)
+            headers.update(_JSON)
         try:
             response = await self._client.request(
-                method, path, json=json, timeout=deadline, headers=headers
+                method, path, content=content, timeout=deadline, headers=headers
             )
         except httpx.TimeoutException:
             raise DependencyFailure(
-                ServiceError(
-                    504,
-                    "deadline_exceeded",
-                    f"deadline exceeded: {DEPENDENCY} ({self.base_url}) gave no answer within "
-                    f"{deadline:g} s",
+                deadline_exceeded(
+                    f"{DEPENDENCY} ({self.base_url}) gave no answer within {deadline:g} s",
                     dependency=DEPENDENCY,
                 )
             ) from None
         except httpx.HTTPError as exc:
             raise DependencyFailure(
-                ServiceError(
-                    503,
-                    "unavailable",
+                unavailable(
+                    DEPENDENCY,
                     f"{DEPENDENCY} unavailable: {self.base_url} is unreachable "
                     f"({type(exc).__name__})",
-                    dependency=DEPENDENCY,
-                    retry_after=1,
                 )
             ) from None
-        if response.status_code < 400:
-            try:
-                return response.json()
-            except ValueError:
-                raise DependencyFailure(
-                    ServiceError(
-                        503,
-                        "bad_dependency_response",
-                        f"{DEPENDENCY} answered {path} with a body that is not JSON",
-                        dependency=DEPENDENCY,
-                    )
-                ) from None
-        raise self._error(response, path)
+        if response.status_code >= 400:
+            raise self._error(response, path)
+        return self._parsed(response, path, reply)
+
+    @staticmethod
+    def _parsed(response: httpx.Response, path: str, reply: type[Reply]) -> Reply:
+        try:
+            return reply.model_validate_json(response.content)
+        except ValidationError as exc:
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+            raise DependencyFailure(
+                unavailable(
+                    DEPENDENCY,
+                    f"{DEPENDENCY} answered {path} with a body that is not a "
+                    f"{reply.__name__} ({where}: {first.get('msg', 'invalid')})",
+                    code="bad_dependency_response",
+                    retry_after=None,
+                )
+            ) from None
 
     def _error(self, response: httpx.Response, path: str) -> Exception:
         status = response.status_code
@@ -132,11 +145,10 @@ class HybridClient:
             dependency = "storage" if detail.get("dependency") == "storage" else DEPENDENCY
             if not message.startswith(dependency):
                 message = f"{dependency}: {message}"
-            return ServiceError(
-                503,
-                str(detail.get("code") or "unavailable"),
+            return unavailable(
+                dependency,
                 message,
-                dependency=dependency,
+                code=str(detail.get("code") or "unavailable"),
                 retry_after=_retry_after(response) or 1,
             )
         if status == 504:
@@ -145,20 +157,16 @@ class HybridClient:
             # A 404 or 405 means hybrid lacks the endpoint: a broken deployment, not a bad
             # request from our client.
             return DependencyFailure(
-                ServiceError(
-                    503,
-                    "dependency_failed",
+                unavailable(
+                    DEPENDENCY,
                     f"{DEPENDENCY} failed on {path} ({status}): {message}",
-                    dependency=DEPENDENCY,
-                    retry_after=1,
+                    code="dependency_failed",
                 )
             )
         if status == 429:
-            return ServiceError(
-                503,
-                "unavailable",
+            return unavailable(
+                DEPENDENCY,
                 f"{DEPENDENCY} is shedding load: {message}",
-                dependency=DEPENDENCY,
                 retry_after=_retry_after(response) or 1,
             )
         field = public_field(detail.get("field"))
@@ -185,19 +193,33 @@ class HybridClient:
         )
 
     async def ping(self, *, timeout: float | None = None) -> bool:
-        await self.request("GET", "/ping", timeout=timeout)
+        await self.request("GET", "/ping", _Pong, timeout=timeout)
         return True
 
-    async def learn(self, body: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
-        return await self.request("POST", "/sutra/learn", json=body, timeout=timeout)
+    async def learn(self, body: c.LearnRequest, *, timeout: float | None = None) -> c.LearnResponse:
+        return await self.request(
+            "POST", "/sutra/learn", c.LearnResponse, body=body, timeout=timeout
+        )
 
     async def learn_batch(
-        self, body: dict[str, Any], *, timeout: float | None = None
-    ) -> dict[str, Any]:
-        return await self.request("POST", "/sutra/learn/batch", json=body, timeout=timeout)
+        self, body: c.LearnBatchRequest, *, timeout: float | None = None
+    ) -> c.LearnBatchResponse:
+        return await self.request(
+            "POST", "/sutra/learn/batch", c.LearnBatchResponse, body=body, timeout=timeout
+        )
 
-    async def query(self, body: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
-        return await self.request("POST", "/sutra/query", json=body, timeout=timeout)
+    async def query(self, body: c.QueryRequest, *, timeout: float | None = None) -> c.QueryResponse:
+        return await self.request(
+            "POST", "/sutra/query", c.QueryResponse, body=body, timeout=timeout
+        )
 
-    async def search(self, body: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
-        return await self.request("POST", "/sutra/search", json=body, timeout=timeout)
+    async def search(
+        self, body: c.SearchRequest, *, timeout: float | None = None
+    ) -> c.SearchResponse:
+        return await self.request(
+            "POST", "/sutra/search", c.SearchResponse, body=body, timeout=timeout
+        )
+
+
+class _Pong(BaseModel):
+    status: str

@@ -1,6 +1,7 @@
 """Request and response bodies of the public API; every request model carries an example.
 
-The models are the contract clients see in /docs, so the limits here are the real ones:
+The models are the contract clients see in /docs (those hybrid's answers carry unchanged
+come from `sutra.common.contract`), so the limits here are the real ones:
 what the schema accepts, the API accepts (checked by property-based tests of the schema).
 Every number, list, string and map a request carries has an upper bound, stated in its
 description, so no request can ask for unbounded work or memory.
@@ -19,13 +20,17 @@ from pydantic import (
     field_validator,
 )
 
+from sutra.common import contract
+
+# Shared with hybrid as they are: one definition, one JSON schema in both services' OpenAPI.
+from sutra.common.contract import (
+    ConceptId,
+    ConfidenceBreakdown,
+    ReasoningEdge,
+    SemanticHit,
+)
+from sutra.common.contract import HealthResponse as HealthResponse
 from sutra.common.wire import METADATA_DESCRIPTION, Metadata
-
-ConceptId = Annotated[
-    str,
-    Field(pattern=r"^[0-9a-f]{32}$", description="32 lower-case hex characters"),
-]
-
 
 # Something besides white space: the store refuses blank content. Written as an explicit class
 # of the characters Python counts as white space (str.isspace), not as \S, so that the schema's
@@ -74,6 +79,10 @@ class LearnRequest(BaseModel):
         None,
         description=METADATA_DESCRIPTION,
     )
+
+    def to_wire(self) -> contract.LearnRequest:
+        """This fact as hybrid's learn item (`content` is hybrid's `text`)."""
+        return contract.LearnRequest(text=self.content, source=self.source, metadata=self.metadata)
 
 
 class LearnBatchRequest(BaseModel):
@@ -166,18 +175,6 @@ class LearnBatchResponse(BaseModel):
     associations_created: int
 
 
-class ConfidenceBreakdown(BaseModel):
-    graph: float
-    semantic: float
-    final: float
-
-
-class ReasoningEdge(BaseModel):
-    type: str = Field(description="the association's type")
-    confidence: float = Field(description="the stored association's own confidence")
-    label: str = Field("", description="the relation phrase it was learned from ('grew up in')")
-
-
 class ReasoningPath(BaseModel):
     concepts: list[str] = Field(description="the concepts' content, start to end")
     concept_ids: list[str]
@@ -200,12 +197,6 @@ class ReasonResponse(BaseModel):
         description="answered; unknown (nothing learned supports an answer); "
         "below_threshold (the answer found is under the requested threshold)",
     )
-
-
-class SemanticHit(BaseModel):
-    concept_id: ConceptId
-    content: str
-    similarity: float
 
 
 class SemanticSearchResponse(BaseModel):
@@ -257,12 +248,6 @@ class StatsResponse(BaseModel):
     pending: int
     storage_uptime_seconds: float
     last_snapshot_time: float
-
-
-class HealthResponse(BaseModel):
-    status: Literal["ok"]
-    version: str
-    uptime_seconds: float
 
 
 class BreakerReport(BaseModel):

@@ -162,5 +162,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         422: "A request field is invalid; `error.field` names it.",
         429: "Rate limited; retry after the `Retry-After` header's seconds.",
         503: "A dependency is unavailable; `error.dependency` names it.",
+        504: "A dependency did not answer in time; `error.dependency` names it.",
     }.items()
 }
+
+
+# The three failures every service maps the same way (api and hybrid, and the api's view of
+# hybrid): a request field is invalid (422, from `validation_error`), a dependency cannot be
+# used (503), a dependency did not answer within the request's deadline (504).
+
+
+def unavailable(
+    dependency: str, message: str, *, code: str = "unavailable", retry_after: float | None = 1.0
+) -> ServiceError:
+    """503 naming the dependency that cannot be used now; retry after `retry_after` s."""
+    return ServiceError(503, code, message, dependency=dependency, retry_after=retry_after)
+
+
+def deadline_exceeded(message: str, *, dependency: str | None = None) -> ServiceError:
+    """504: the request's deadline passed; `dependency` is the one that did not answer."""
+    if not message.startswith("deadline exceeded"):
+        message = f"deadline exceeded: {message}"
+    return ServiceError(504, "deadline_exceeded", message, dependency=dependency)

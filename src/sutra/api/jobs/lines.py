@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import ValidationError
 
 from sutra.api.jobs.models import LineError
 from sutra.api.models import LearnRequest
+from sutra.common import contract
 from sutra.common.http import field_path
 
 
@@ -22,11 +22,9 @@ class Fact:
     line: int
     request: LearnRequest
 
-    def item(self) -> dict[str, Any]:
+    def item(self) -> contract.LearnRequest:
         """The item of a hybrid learn batch, as POST /learn/batch builds it."""
-        body = self.request
-        fields = {"text": body.content, "source": body.source, "metadata": body.metadata}
-        return {k: v for k, v in fields.items() if v is not None}
+        return self.request.to_wire()
 
 
 def parse(line: int, raw: bytes, max_bytes: int) -> Fact | LineError | None:

@@ -7,25 +7,28 @@ import copy
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
+from sutra.api.deps import JobsDep
 from sutra.api.jobs import spool
-from sutra.api.jobs.deps import JobsDep
 from sutra.api.jobs.models import MAX_ERRORS, JobAccepted, JobRecord, JobReport, report
 from sutra.common.http import ErrorBody, ServiceError
 
 router = APIRouter(tags=["learning"])
 
 
-def add_job_routes(app: FastAPI, max_upload_bytes: int) -> None:
-    """The routes on the app itself, as `sutra.api.routes` has them (an included router
-    would cost every request a second match), the upload's schema stating its limit."""
+def job_routes(max_upload_bytes: int) -> list[BaseRoute]:
+    """The routes of `router`, for `sutra.common.routing.serve_routers`, the upload's schema
+    stating this app's limit."""
+    routes = []
     for route in router.routes:
         if isinstance(route, APIRoute) and route.openapi_extra:
             route = copy.copy(route)  # this app's limit, not another app's
             route.openapi_extra = upload_body(max_upload_bytes)
-        app.router.routes.append(route)
+        routes.append(route)
+    return routes
 
 
 def upload_body(max_bytes: int) -> dict[str, Any]:
@@ -65,7 +68,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     "batches as POST /learn/batch learns them; a bad line is reported with its line number "
     "and the job goes on; blank lines are skipped. A job survives a restart of the API and "
     "resumes at its last committed batch.",
-    openapi_extra=upload_body(64 * 1024 * 1024),  # add_job_routes sets the limit
+    openapi_extra=upload_body(64 * 1024 * 1024),  # job_routes sets the limit
 )
 async def submit_job(request: Request, response: Response, jobs: JobsDep) -> dict[str, Any]:
     job = await jobs.submit(request)

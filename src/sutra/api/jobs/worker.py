@@ -24,7 +24,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sutra.api.deadline import Deadline
 from sutra.api.gateway import Gateway
@@ -32,6 +31,7 @@ from sutra.api.jobs.lines import Fact, split
 from sutra.api.jobs.metrics import JobMetrics
 from sutra.api.jobs.models import JobRecord, LineError
 from sutra.api.jobs.queue import JobQueue
+from sutra.common import contract
 from sutra.common.http import ServiceError
 from sutra.common.logging import log_event
 
@@ -199,9 +199,9 @@ class Worker:
                 raise
             return await self._one_by_one(job, facts)
         return Learned(
-            lines=len(result.get("results", [])),
-            concepts=int(result.get("concepts_created", 0)),
-            associations=int(result.get("associations_created", 0)),
+            lines=len(result.results),
+            concepts=result.concepts_created,
+            associations=result.associations_created,
         )
 
     async def _one_by_one(self, job: JobRecord, facts: list[Fact]) -> Learned:
@@ -215,25 +215,36 @@ class Worker:
                 out.errors.append(LineError(line=fact.line, message=exc.message, field=exc.field))
                 continue
             out.lines += 1
-            out.concepts += int(result.get("concepts_created", 0))
-            out.associations += int(result.get("associations_created", 0))
+            out.concepts += result.concepts_created
+            out.associations += result.associations_created
         return out
 
-    async def _call(self, operation: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-        """One learn through the gateway, with the budget of a /learn/batch request."""
+    async def _call(
+        self, operation: str, items: list[contract.LearnRequest]
+    ) -> contract.LearnBatchResponse:
+        """One learn through the gateway, with the budget of a /learn/batch request (a single
+        learn's answer as a batch of one)."""
         gw = self.gateway
         deadline = Deadline(gw.settings.budget_batch_seconds, group="batch")
-        if operation == "learn":
-            call = lambda t: gw.hybrid.learn(items[0], timeout=t)  # noqa: E731
-        else:
-            call = lambda t: gw.hybrid.learn_batch({"items": items}, timeout=t)  # noqa: E731
+
+        async def call(timeout: float) -> contract.LearnBatchResponse:
+            if operation != "learn":
+                batch = contract.LearnBatchRequest(items=items)
+                return await gw.hybrid.learn_batch(batch, timeout=timeout)
+            one = await gw.hybrid.learn(items[0], timeout=timeout)
+            return contract.LearnBatchResponse(
+                results=[one],
+                concepts_created=one.concepts_created,
+                associations_created=one.associations_created,
+            )
+
         result = await gw.via_hybrid(operation, call, deadline, gw.settings.hybrid_timeout)
         await gw.cache.invalidate()
         return result
 
     async def _retrying(
-        self, job: JobRecord, call: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> dict[str, Any]:
+        self, job: JobRecord, call: Callable[[], Awaitable[contract.LearnBatchResponse]]
+    ) -> contract.LearnBatchResponse:
         """`call()` until it is not refused for a dependency being unavailable."""
         backoff = FIRST_BACKOFF
         while True:
