@@ -244,9 +244,43 @@ snapshot_policy := {
 	},
 }
 
+# The replicated store where the tier runs it: the writer and the followers know the log, the
+# followers are followers, the readers name one follower per pod, the log spreads over nodes.
+replication := k8s.replication
+
+replicated(t) if k8s.config.tiers[t].workloads[replication.followers]
+
+follower_addresses(t) := concat(",", [sprintf("%s-%d.%s:%d", [f, i, f, k8s.config.storage.port]) |
+	f := replication.followers
+	some i in numbers.range(0, k8s.config.tiers[t].workloads[f].replicas - 1)
+])
+
+log_url := {"name": "SUTRA_STORAGE_NATS_URL", "value": "nats://nats:4222"}
+
+env(n, t) := [log_url] if {
+	replicated(t)
+	n == k8s.config.storage.workload
+} else := [log_url, {"name": "SUTRA_STORAGE_ROLE", "value": "follower"}] if {
+	replicated(t)
+	n == replication.followers
+} else := [{"name": "SUTRA_STORAGE_READERS", "value": follower_addresses(t)}] if {
+	replicated(t)
+	n in replication.readers
+} else := []
+
+anti_affinity(n) := {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+	"topologyKey": "kubernetes.io/hostname",
+	"labelSelector": {"matchLabels": {"app.kubernetes.io/name": n}},
+}]}}
+
+tier_workload(n, e, t) := json.patch(workload(n, e), array.concat(
+	[op | count(env(n, t)) > 0; op := {"op": "add", "path": "/spec/template/spec/containers/0/env", "value": env(n, t)}],
+	[op | n == replication.log; op := {"op": "add", "path": "/spec/template/spec/affinity", "value": anti_affinity(n)}],
+))
+
 tier_objects(t) := array.concat(
 	array.concat(
-		[o | some n, e in k8s.config.tiers[t].workloads; o := workload(n, e)],
+		[o | some n, e in k8s.config.tiers[t].workloads; o := tier_workload(n, e, t)],
 		[o | some n, e in k8s.config.tiers[t].workloads; e.hpa; o := hpa(n, e, t)],
 	),
 	array.concat(

@@ -35,10 +35,20 @@ storage_primary if region == ""
 storage_primary if placement.storage == "primary"
 
 # The workloads the table fixes for this tier: name -> {kind, hpa: {min, max}} or {kind, replicas};
-# without the storage server where another region is the storage primary.
+# without the storage server, its log and its read followers where another region is the
+# storage primary (they run beside the writer).
 table := config.tiers[tier].workloads if {
 	storage_primary
-} else := object.remove(config.tiers[tier].workloads, {config.storage.workload})
+} else := object.remove(config.tiers[tier].workloads, primary_only)
+
+# The replicated store's workloads (storage.replication: the log and the read followers), or
+# none when the table does not describe one.
+replication := object.get(config.storage, "replication", {})
+
+primary_only := {config.storage.workload} | {n |
+	some key in ["log", "followers"]
+	n := replication[key]
+}
 
 objects := object.get(input, "objects", [])
 

@@ -1,6 +1,12 @@
 # The storage_single_writer checks on one object, shared by the gate (storage_single_writer.rego,
 # over a whole tier) and the Gatekeeper template generated from this file (one object at
 # admission). `params` carries the table's values: workload, minVolumeGi, accessMode.
+#
+# A writer is the workload named `workload`, any workload whose pods are labelled
+# app.kubernetes.io/name: <workload>, and any workload of the replicated store that appends to
+# the log: a container with SUTRA_STORAGE_NATS_URL whose SUTRA_STORAGE_ROLE is not `follower`
+# (the server's default role is writer). Read followers (SUTRA_STORAGE_ROLE=follower, another
+# name and label) may run several pods.
 package sutra.storage_single_writer.admission
 
 import data.sutra.lib.manifest
@@ -13,15 +19,15 @@ messages(o, params) := ((wrong_kind(o, params) | replicas(o, params)) | autoscal
 
 wrong_kind(o, params) := {msg |
 	o.kind in (manifest.workload_kinds - {"StatefulSet", "CronJob", "Job"})
-	o.metadata.name == params.workload
-	msg := sprintf("%s must not be a %s: run the single writer as a StatefulSet with replicas 1", [manifest.describe(o), o.kind])
+	writer(o, params)
+	msg := sprintf("%s must not be a %s: run the single writer as a StatefulSet with replicas 1%s", [manifest.describe(o), o.kind, why(o, params)])
 }
 
 replicas(o, params) := {msg |
 	o.kind == "StatefulSet"
-	o.metadata.name == params.workload
+	writer(o, params)
 	object.get(o, ["spec", "replicas"], null) != 1
-	msg := sprintf("%s has replicas %v: set spec.replicas to exactly 1 (one writer per store)", [manifest.describe(o), object.get(o, ["spec", "replicas"], "unset")])
+	msg := sprintf("%s has replicas %v: set spec.replicas to exactly 1 (one writer per store)%s", [manifest.describe(o), object.get(o, ["spec", "replicas"], "unset"), why(o, params)])
 }
 
 autoscaled(h, params) := {msg |
@@ -32,7 +38,7 @@ autoscaled(h, params) := {msg |
 
 claims(o, params) := {msg |
 	o.kind == "StatefulSet"
-	o.metadata.name == params.workload
+	writer(o, params)
 	not any_good_claim(o, params)
 	msg := sprintf(
 		"%s has no volumeClaimTemplate of at least %vGi with accessModes [%s] mounted by its container: add one (e.g. storage-data mounted at /var/lib/sutra)",
@@ -57,3 +63,28 @@ any_good_claim(o, params) if {
 	some vct in object.get(o, ["spec", "volumeClaimTemplates"], [])
 	good_claim(o, vct, params)
 }
+
+writer(o, params) if o.metadata.name == params.workload
+
+writer(o, params) if manifest.pod_labels(o)["app.kubernetes.io/name"] == params.workload
+
+writer(o, _) if appends_to_log(o)
+
+appends_to_log(o) if {
+	some c in manifest.containers(o)
+	env_value(c, "SUTRA_STORAGE_NATS_URL") != ""
+	env_value(c, "SUTRA_STORAGE_ROLE") != "follower"
+}
+
+env_value(c, n) := v if {
+	some e in object.get(c, "env", [])
+	e.name == n
+	v := object.get(e, "value", "")
+} else := ""
+
+# Why a workload of another name counts as a writer, for its messages.
+why(o, params) := "" if {
+	o.metadata.name == params.workload
+} else := sprintf(" (its pods are labelled app.kubernetes.io/name: %s)", [params.workload]) if {
+	manifest.pod_labels(o)["app.kubernetes.io/name"] == params.workload
+} else := "; it appends to the storage log (SUTRA_STORAGE_NATS_URL set and SUTRA_STORAGE_ROLE not follower): a read follower sets SUTRA_STORAGE_ROLE=follower"

@@ -76,3 +76,48 @@ test_unmounted_claim_denied if {
 	}])
 	count(deny) == 1 with input as f.tier_input("low", objs)
 }
+
+# The replicated store: a follower (SUTRA_STORAGE_ROLE=follower) may run several pods; a workload
+# that appends to the log without that role is a writer, whatever its name.
+log_env(role) := [{"name": "SUTRA_STORAGE_NATS_URL", "value": "nats://nats:4222"}, {"name": "SUTRA_STORAGE_ROLE", "value": role}]
+
+replicas_of(name, n, env) := object.union(f.workload(name, {"kind": "StatefulSet", "replicas": n}), {"spec": {"template": {"spec": {"containers": [object.union(
+	f.container(name, 50051),
+	{"env": env, "volumeMounts": [{"name": "storage-data", "mountPath": "/var/lib/sutra"}]},
+)]}}}})
+
+test_followers_allowed if {
+	objs := array.concat(good, [replicas_of("storage-replica", 2, log_env("follower"))])
+	count(deny) == 0 with input as f.tier_input("low", objs)
+}
+
+test_log_writer_with_two_replicas_denied if {
+	objs := array.concat(good, [replicas_of("storage-replica", 2, log_env("writer"))])
+	some v in deny with input as f.tier_input("low", objs)
+	v.name == "storage-replica"
+	contains(v.msg, "appends to the storage log")
+}
+
+test_log_writer_without_role_denied if {
+	env := [{"name": "SUTRA_STORAGE_NATS_URL", "value": "nats://nats:4222"}]
+	objs := array.concat(good, [replicas_of("storage-replica", 3, env)])
+	some v in deny with input as f.tier_input("low", objs)
+	contains(v.msg, "replicas 3")
+}
+
+test_writer_label_under_another_name_denied if {
+	w := json.patch(replicas_of("storage-b", 2, []), [{
+		"op": "replace", "path": "/spec/template/metadata/labels/app.kubernetes.io~1name", "value": "storage-server",
+	}])
+	objs := array.concat(good, [w])
+	some v in deny with input as f.tier_input("low", objs)
+	v.name == "storage-b"
+	contains(v.msg, "labelled app.kubernetes.io/name: storage-server")
+}
+
+test_log_writer_as_deployment_denied if {
+	d := object.union(replicas_of("storage-b", 1, log_env("writer")), {"kind": "Deployment"})
+	objs := array.concat(good, [d])
+	some v in deny with input as f.tier_input("low", objs)
+	contains(v.msg, "must not be a Deployment")
+}

@@ -54,16 +54,18 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
     assert (
         lines[-1] == "3 tiers, 5 region overlays, regions/, argocd/ and gatekeeper/ checked: clean"
     )
-    # medium and high add the prometheus-adapter rules of their traffic signals and the Redis
-    # cache (Deployment, Service, ServiceAccount, NetworkPolicy). A region adds the client's
-    # Ingress; where it is not the storage primary it drops the writer, its snapshot job, volume,
-    # accounts, NetworkPolicies and ServiceMonitor (8) and adds NetworkPolicy storage-remote.
-    for tier, count in (("low", 41), ("medium", 46), ("high", 46)):
+    # medium and high add the prometheus-adapter rules of their traffic signals, the Redis
+    # cache (Deployment, Service, ServiceAccount, NetworkPolicy) and the replicated store (13:
+    # the log's 7 objects, the followers' 6). A region adds the client's Ingress; where it is not
+    # the storage primary it drops the writer, its snapshot job, volume, accounts,
+    # NetworkPolicies and ServiceMonitor (8) and the log and the followers (13), and adds
+    # NetworkPolicy storage-remote.
+    for tier, count in (("low", 41), ("medium", 59), ("high", 59)):
         assert f"{tier}: {count} objects" in lines
-    for overlay, count in (("eu-west/low", 42), ("us-east/high", 47), ("eu-west/high", 40)):
+    for overlay, count in (("eu-west/low", 42), ("us-east/high", 60), ("eu-west/high", 40)):
         assert f"{overlay}: {count} objects" in lines
     assert "  us-east: medium, high (storage primary)" in lines
-    assert "  sutra-api       Deployment   replicas 20-50 (HPA)" in lines
+    assert "  sutra-api        Deployment   replicas 20-50 (HPA)" in lines
     assert any(line.strip().startswith("requests at minimum") for line in lines)
     assert done.stderr == ""
 
@@ -256,7 +258,7 @@ def test_render_prints_the_tier_as_yaml(sutra: Run) -> None:
     done = sutra("render", "medium")
     assert done.returncode == 0, done.stderr
     objects = [o for o in yaml.safe_load_all(done.stdout) if o]
-    assert len(objects) == 46  # low's 41, the adapter rules and the Redis cache
+    assert len(objects) == 59  # low's 41, the adapter rules, the Redis cache, the replicated store
     hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler"
                and o["metadata"]["name"] == "sutra-api")  # fmt: skip
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (10, 25)

@@ -66,16 +66,20 @@ def test_a_tag_without_its_digest_fails_naming_the_check(copy: Path, capsys) -> 
     drop_digest(copy, "medium", "storage-server")
     code, lines, _ = scan(capsys)
     assert code == 1
-    # The server's image runs in the StatefulSet and in the snapshot CronJob. Without a digest
-    # the pull policy IfNotPresent may also run a stale copy (with one, it cannot).
+    # The server's image runs in the StatefulSet, in the snapshot CronJob and (medium) in the
+    # read followers. Without a digest the pull policy IfNotPresent may also run a stale copy
+    # (with one, it cannot).
+    workloads = (
+        "StatefulSet/storage-server",
+        "CronJob/storage-snapshot",
+        "StatefulSet/storage-replica",
+    )
     assert failures(lines) == {
-        f"medium {workload}: {check}"
-        for workload in ("StatefulSet/storage-server", "CronJob/storage-snapshot")
-        for check in (DIGEST, PULL_POLICY)
+        f"medium {workload}: {check}" for workload in workloads for check in (DIGEST, PULL_POLICY)
     }
     assert lines[0].endswith(" 0 failed, 0 skipped") and lines[2].endswith(" 0 failed, 0 skipped")
-    assert lines[1].endswith(" 4 failed, 0 skipped")
-    assert lines[-1] == f"3 tiers scanned by checkov {CHECKOV_VERSION}: 4 failed checks"
+    assert lines[1].endswith(" 6 failed, 0 skipped")
+    assert lines[-1] == f"3 tiers scanned by checkov {CHECKOV_VERSION}: 6 failed checks"
 
 
 def test_a_secret_in_an_env_value_fails_naming_the_check(copy: Path, capsys) -> None:

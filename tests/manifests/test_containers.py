@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sutra.gitops.images import DIGEST
@@ -95,7 +96,9 @@ def test_pods_and_their_owners_carry_the_standard_labels(rendered) -> None:
 
 
 # Workloads that run an upstream image, pinned in the overlays like the project's own.
-UPSTREAM_IMAGES = {"sutra-redis": "redis"}
+UPSTREAM_IMAGES = {"sutra-redis": "redis", "nats": "nats"}
+# Workloads that run another workload's image.
+SHARED_IMAGES = {"storage-snapshot": "storage-server", "storage-replica": "storage-server"}
 
 
 def test_images_come_from_the_project_registry_pinned_by_tag_and_digest(
@@ -106,9 +109,8 @@ def test_images_come_from_the_project_registry_pinned_by_tag_and_digest(
         image = container["image"]
         named, _, digest = image.partition("@")
         repository, _, tag = named.rpartition(":")
-        expected = owner["metadata"]["name"]
-        if expected == "storage-snapshot":
-            expected = "storage-server"  # the snapshot job runs the server's image
+        # The snapshot job and the read followers run the server's image.
+        expected = SHARED_IMAGES.get(owner["metadata"]["name"], owner["metadata"]["name"])
         if expected in on_gpus:
             expected += "-cuda"  # components/hybrid-gpu runs the CUDA build
         assert repository == UPSTREAM_IMAGES.get(expected, f"ghcr.io/sutra-ai/{expected}"), image
@@ -161,12 +163,16 @@ def test_the_admin_token_is_a_file_of_the_mounted_secret(rendered) -> None:
     assert pod["securityContext"]["fsGroup"] == container["securityContext"]["runAsGroup"]
     assert rendered.of_kind("Secret") == []
     # No ConfigMap beside the pods that could carry it: the adapter rules live in monitoring,
-    # and the one in the tier's namespace holds only the Grafana dashboards' JSON.
-    assert [
-        c["metadata"]["name"]
+    # and those in the tier's namespace hold only the Grafana dashboards' JSON and (medium,
+    # high) the storage log's server configuration, which has no credentials.
+    maps = {
+        c["metadata"]["name"]: c
         for c in rendered.of_kind("ConfigMap")
         if c["metadata"]["namespace"] != "monitoring"
-    ] == ["sutra-grafana-dashboards"]
+    }
+    assert set(maps) - {"nats"} == {"sutra-grafana-dashboards"}
+    for config in maps.get("nats", {}).get("data", {}).values():
+        assert not re.search(r"\b(password|token|authorization)\b", config)
 
 
 def test_control_has_the_scaling_documents_size(rendered) -> None:

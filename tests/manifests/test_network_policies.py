@@ -29,6 +29,14 @@ INTERNAL_FLOWS = {
 }
 # Tiers that run the shared cache (medium, high) add exactly this flow.
 CACHE_FLOWS = {("sutra-api", "sutra-redis", 6379)}
+# Tiers that run the replicated store (medium, high) add exactly these: the writer and the
+# followers reach the log's client port, the readers the followers' gRPC port (the log's own
+# cluster port, between its pods, is checked in test_replication.py).
+REPLICATION_FLOWS = {
+    ("storage-server", "nats", 4222), ("storage-replica", "nats", 4222),
+    ("sutra-api", "storage-replica", 50051), ("sutra-hybrid", "storage-replica", 50051),
+    ("sutra-control", "storage-replica", 50051),
+}  # fmt: skip
 FROM_OUTSIDE = {("sutra-client", 8080), ("sutra-api", 8000), ("sutra-control", 9000)}
 FROM_MONITORING = {
     ("sutra-client", 8080), ("sutra-api", 8000), ("sutra-hybrid", 8001),
@@ -148,8 +156,12 @@ def test_pods_talk_exactly_along_the_architecture(rendered, tier_table) -> None:
         for src in pods for dst in pods for port in dst.ports.values()
         if src is not dst and can_connect(policies, src, dst, port)
     }  # fmt: skip
-    cached = "sutra-redis" in tier_table["tiers"][rendered.tier]["workloads"]
-    assert allowed == INTERNAL_FLOWS | (CACHE_FLOWS if cached else set())
+    workloads = tier_table["tiers"][rendered.tier]["workloads"]
+    cached = "sutra-redis" in workloads
+    replicated = tier_table["storage"]["replication"]["log"] in workloads
+    assert allowed == INTERNAL_FLOWS | (CACHE_FLOWS if cached else set()) | (
+        REPLICATION_FLOWS if replicated else set()
+    )
 
 
 def test_only_the_storage_clients_reach_the_storage_grpc_port(rendered, tier_table) -> None:
@@ -165,9 +177,11 @@ def test_only_the_storage_clients_reach_the_storage_grpc_port(rendered, tier_tab
         assert not can_connect(policies, outsider, storage, port)
 
 
-def test_the_outside_reaches_only_the_public_ports(rendered) -> None:
+def test_the_outside_reaches_only_the_public_ports(rendered, tier_table) -> None:
     policies = rendered.of_kind("NetworkPolicy")
-    for labels, expected in ((OUTSIDE, FROM_OUTSIDE), (MONITORING, FROM_MONITORING)):
+    followers = tier_table["storage"]["replication"]["followers"]
+    scraped = {(followers, 9091)} if rendered.find("StatefulSet", followers) else set()
+    for labels, expected in ((OUTSIDE, FROM_OUTSIDE), (MONITORING, FROM_MONITORING | scraped)):
         reached = {
             (dst.name, port)
             for dst in _pods(rendered) for port in dst.ports.values()

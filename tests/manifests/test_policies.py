@@ -21,7 +21,11 @@ def test_every_tier_passes_every_policy(policy_set: PolicySet, rendered) -> None
 
 def test_a_tier_broken_on_purpose_is_denied(policy_set: PolicySet, rendered) -> None:
     objects = copy.deepcopy(rendered.objects)
-    sts = next(o for o in objects if o["kind"] == "StatefulSet")
+    sts = next(
+        o
+        for o in objects
+        if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "storage-server"
+    )
     sts["spec"]["replicas"] = 3
     rules = {v.rule for v in policy_set.evaluate(objects, rendered.tier)}
     assert "storage_single_writer" in rules

@@ -84,10 +84,9 @@ def test_every_workload_that_can_run_several_pods_has_a_pdb(rendered) -> None:
 def test_no_pdb_can_block_a_node_drain(rendered) -> None:
     for pdb in rendered.of_kind("PodDisruptionBudget"):
         name = pdb["metadata"]["name"]
-        kind = "StatefulSet" if name == "storage-server" else "Deployment"
         hpa = rendered.find("HorizontalPodAutoscaler", name)
-        fewest = hpa["spec"]["minReplicas"] if hpa else rendered.get(kind, name)["spec"].get(
-            "replicas", 1)  # fmt: skip
+        owner = rendered.find("Deployment", name) or rendered.get("StatefulSet", name)
+        fewest = hpa["spec"]["minReplicas"] if hpa else owner["spec"].get("replicas", 1)
         if "maxUnavailable" in pdb["spec"]:
             assert pdb["spec"]["maxUnavailable"] not in (0, "0%"), name
         else:

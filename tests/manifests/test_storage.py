@@ -42,12 +42,21 @@ def test_storage_probes_are_native_grpc_and_metrics_are_exposed(rendered) -> Non
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"grpc": 50051, "metrics": 9091}
     env = {e["name"]: e.get("value") for e in container["env"]}
+    # Where the tier runs the replicated store, the writer appends to its log as well.
+    log = {
+        "SUTRA_STORAGE_NATS_URL": "nats://nats:4222",
+        "SUTRA_STORAGE_ROLE": "writer",
+        "SUTRA_STORAGE_STREAM": "SUTRA_STORAGE_0",
+        "SUTRA_STORAGE_STREAM_REPLICAS": "3",
+        "SUTRA_STORAGE_ADVERTISE": "storage-server:50051",
+    }
     assert env == {
         "SUTRA_STORAGE_PATH": "/var/lib/sutra",
         "SUTRA_STORAGE_HOST": "0.0.0.0",
         "SUTRA_STORAGE_PORT": "50051",
         "SUTRA_METRICS_PORT": "9091",
         "SUTRA_VECTOR_DIMENSION": "384",
+        **(log if rendered.find("StatefulSet", "nats") else {}),
     }
 
 

@@ -81,9 +81,15 @@ def test_no_source_file_sets_replicas_on_an_autoscaled_workload(
 CACHE = {
     (kind, "sutra-redis") for kind in ("ServiceAccount", "Service", "Deployment", "NetworkPolicy")
 }
+# The replicated store (components/nats, components/storage-replicas).
+REPLICATION = {
+    (kind, name)
+    for name in ("nats", "storage-replica")
+    for kind in ("ServiceAccount", "Service", "StatefulSet", "NetworkPolicy", "PodDisruptionBudget")
+} | {("ConfigMap", "nats"), ("Service", "nats-headless"), ("ServiceMonitor", "storage-replica")}
 TIER_ONLY = {
-    "medium": {("ConfigMap", "sutra-prometheus-adapter")} | CACHE,
-    "high": {("ConfigMap", "sutra-prometheus-adapter")} | CACHE,
+    "medium": {("ConfigMap", "sutra-prometheus-adapter")} | CACHE | REPLICATION,
+    "high": {("ConfigMap", "sutra-prometheus-adapter")} | CACHE | REPLICATION,
 }
 ELSEWHERE = {("ConfigMap", "sutra-prometheus-adapter"): "monitoring"}
 
@@ -128,11 +134,14 @@ def test_overlays_pin_every_image_by_digest_with_its_tag(
     overlay = yaml.safe_load((repo / "overlays" / rendered.tier / "kustomization.yaml").read_text())
     pins = {i["name"]: i for i in overlay["images"]}
     cached = rendered.find("Deployment", "sutra-redis") is not None
+    logged = rendered.find("StatefulSet", "nats") is not None
     hybrid = rendered.get("Deployment", "sutra-hybrid")["spec"]["template"]["spec"]
     cuda = hybrid["containers"][0]["image"].startswith("ghcr.io/sutra-ai/sutra-hybrid-cuda:")
     assert set(pins) == {f"ghcr.io/sutra-ai/{w}" for w in workload_names} | (
         {"redis"} if cached else set()
-    ) | ({"ghcr.io/sutra-ai/sutra-hybrid-cuda"} if cuda else set())
+    ) | ({"nats"} if logged else set()) | (
+        {"ghcr.io/sutra-ai/sutra-hybrid-cuda"} if cuda else set()
+    )
     for pin in pins.values():
         assert DIGEST.match(pin.get("digest", "")), pin  # what runs
         assert pin.get("newTag") and pin["newTag"] != "latest", pin  # what readers see

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sutra.common.testing import HttpService, free_port, run_http_service
+from sutra.storage.replication.cluster import run_nats_cluster
 from sutra.storage.testing import ServerProcess, run_server
 
 from .prometheus import LocalPod, of_kind
@@ -99,6 +100,7 @@ class Pods:
     apis: list[HttpService]
     control: HttpService
     proxy: DelayProxy
+    replica: ServerProcess
     pods: dict[str, list[LocalPod]] = field(default_factory=dict)
 
 
@@ -110,10 +112,23 @@ def _http(module: str, prefix: str, env: dict[str, str], folder: Path, name: str
 
 @contextlib.contextmanager
 def run_pods(folder: Path) -> Iterator[Pods]:
-    """Every service with metrics, on free ports, until the block ends."""
+    """Every service with metrics, on free ports, until the block ends. The store is
+    replicated as in the high tier: its log on a 3-node JetStream cluster, the writer and one
+    read follower, which the storage clients read from."""
     with contextlib.ExitStack() as stack:
-        storage = stack.enter_context(run_server(folder / "storage-data"))
-        common = {"SUTRA_STORAGE_SERVER": storage.address, "SUTRA_REDIS_URL": ""}
+        nats = stack.enter_context(run_nats_cluster(folder / "nats"))
+        log = {"SUTRA_STORAGE_NATS_URL": nats.url}
+        storage = stack.enter_context(
+            run_server(folder / "storage-data", env={**log, "SUTRA_STORAGE_ROLE": "writer"})
+        )
+        replica = stack.enter_context(
+            run_server(folder / "replica-data", env={**log, "SUTRA_STORAGE_ROLE": "follower"})
+        )
+        common = {
+            "SUTRA_STORAGE_SERVER": storage.address,
+            "SUTRA_STORAGE_READERS": replica.address,
+            "SUTRA_REDIS_URL": "",
+        }
         hybrid = stack.enter_context(
             _http("sutra.hybrid", "SUTRA_HYBRID", common, folder, "sutra-hybrid-0")
         )
@@ -138,8 +153,10 @@ def run_pods(folder: Path) -> Iterator[Pods]:
             "sutra-hybrid": [LocalPod("sutra-hybrid-0", {"http": hybrid.port})],
             "sutra-api": [LocalPod(f"sutra-api-{i}", {"http": a.port}) for i, a in enumerate(apis)],
             "sutra-control": [LocalPod("sutra-control-0", {"http": control.port})],
+            "storage-replica": [LocalPod("storage-replica-0", {
+                "grpc": replica.port, "metrics": replica.metrics_port})],
         }  # fmt: skip
-        yield Pods(storage, hybrid, apis, control, proxy, pods)
+        yield Pods(storage, hybrid, apis, control, proxy, replica, pods)
 
 
 def _gauges(lines: list[str], name: str, samples: list[tuple[dict[str, str], float]]) -> None:

@@ -41,6 +41,8 @@ STORAGE_SERVER_ALERTS = {
     "SutraStorageStoreNearMapSize",
     "SutraStorageSnapshotTooOld",
 }
+# The alerts on the replicated store's members, which read their replication metrics.
+REPLICATION_ALERTS = {"SutraStorageFollowerLagging", "SutraStorageNoWriter"}
 ADAPTER_CONFIGMAP = "sutra-prometheus-adapter"
 
 
@@ -91,11 +93,26 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
                 }
 
 
+def replication_page() -> str:
+    """The page of a member of a replicated store (medium, high): the metrics its servers
+    register beside the store's own (`ReplicationMetrics`, on the server's registry). The
+    processes above run one unreplicated store, which registers none of them."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from sutra.storage.replication.metrics import ReplicationMetrics
+
+    registry = CollectorRegistry()
+    ReplicationMetrics(registry)
+    return generate_latest(registry).decode()
+
+
 @pytest.fixture(scope="module")
 def exported(pages: dict[str, str]) -> dict[str, set[str]]:
     """Series names per service."""
     services = ("storage-server", "sutra-hybrid", "sutra-api")
-    return {service: series_names(pages[service]) for service in services}
+    names = {service: series_names(pages[service]) for service in services}
+    names["storage-replica"] = series_names(replication_page())
+    return names
 
 
 def _work(api: HttpService) -> None:
@@ -141,10 +158,13 @@ def test_the_storage_alerts_read_the_storage_servers_own_metrics(tiers, exported
     only the snapshot CronJob and its claim, which the server cannot see, and whether the server
     answers at all (Prometheus's `up`), are read elsewhere."""
     storage_rules = [r for r in rules_of(tiers["low"]) if r["alert"].startswith("SutraStorage")]
-    assert {r["alert"] for r in storage_rules} == STORAGE_SERVER_ALERTS | {
+    assert {r["alert"] for r in storage_rules} == STORAGE_SERVER_ALERTS | REPLICATION_ALERTS | {
         "SutraStorageSnapshotJobFailing", "SutraStorageSnapshotVolumeFilling",
         "SutraStorageServerDown"}  # fmt: skip
     for rule in storage_rules:
+        if rule["alert"] in REPLICATION_ALERTS:
+            assert metric_names(rule["expr"]) <= exported["storage-replica"], rule["alert"]
+            continue
         names = metric_names(rule["expr"])
         if rule["alert"] in STORAGE_SERVER_ALERTS:
             assert names <= exported["storage-server"], rule["alert"]

@@ -29,9 +29,12 @@ def _errors(obj: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_the_rendered_monitoring_objects_are_valid(tiers, tier: str) -> None:
+def test_the_rendered_monitoring_objects_are_valid(tiers, tier_table, tier: str) -> None:
     objects = [o for o in tiers[tier] if o["kind"] in MONITORING_KINDS]
-    assert len(objects) == 6  # 4 ServiceMonitors, the alerts, the tier's own alerts
+    # 4 ServiceMonitors (and the read followers' where the tier runs them), the alerts, the
+    # tier's own alerts
+    followers = tier_table["storage"]["replication"]["followers"]
+    assert len(objects) == 6 + (followers in tier_table["tiers"][tier]["workloads"])
     assert [e for o in objects for e in _errors(o)] == []
 
 

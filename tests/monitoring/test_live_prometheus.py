@@ -1,7 +1,8 @@
 """A real Prometheus scrapes the running services as the ServiceMonitors tell it, evaluates the
 rendered rules, and answers the queries of the HPA's adapter and of the Grafana dashboards.
 
-The tier is high (every component: the adapter rules, Redis in the tier alerts). Scrapes and
+The tier is high (every component: the adapter rules, Redis in the tier alerts, the replicated
+store with its log and a read follower). Scrapes and
 rule evaluations run every second instead of every 15 to 60 s; every other setting comes from
 the rendered objects. The series of kube-state-metrics and the kubelet are served from a text
 page (`live.ClusterExporter`): both need a Kubernetes API server and nodes, which cannot run
@@ -100,7 +101,7 @@ def live(tiers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         scrape = scrape_jobs(objects, pods.pods, EVERY) + cluster.scrape_jobs(EVERY)
         rules = write_rule_files(objects, folder / "rules")
         with run_prometheus(folder / "prometheus", scrape, rules, EVERY) as prometheus:
-            poll(lambda: len(prometheus.query(f'up{{namespace="{NAMESPACE}"}} == 1')) == 5,
+            poll(lambda: len(prometheus.query(f'up{{namespace="{NAMESPACE}"}} == 1')) == 6,
                  timeout=20, what="every target scraped")  # fmt: skip
             for i, api in enumerate(pods.apis):
                 _traffic(api, f"main{i}")
@@ -113,14 +114,15 @@ def test_every_service_monitor_target_is_scraped_with_the_operators_labels(live:
     up = live.prometheus.query(f'up{{namespace="{NAMESPACE}"}}')
     found = {(s["metric"]["job"], s["metric"]["pod"]): s for s in up}
     assert sorted(found) == [
-        ("storage-server", "storage-server-0"), ("sutra-api", "sutra-api-0"),
+        ("storage-replica", "storage-replica-0"), ("storage-server", "storage-server-0"),
+        ("sutra-api", "sutra-api-0"),
         ("sutra-api", "sutra-api-1"), ("sutra-control", "sutra-control-0"),
         ("sutra-hybrid", "sutra-hybrid-0")]  # fmt: skip
     for (job, _), sample in found.items():
         assert sample["value"][1] == "1", sample
         labels = sample["metric"]
         assert labels["service"] == labels["container"] == job
-        assert labels["endpoint"] == ("metrics" if job == "storage-server" else "http")
+        assert labels["endpoint"] == ("metrics" if job.startswith("storage-") else "http")
 
 
 def _adapter_rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -253,3 +255,8 @@ def test_killing_the_storage_server_makes_the_storage_down_alert_pending(live: L
     (down,) = poll(lambda: prometheus.alerts("SutraMetricsTargetDown"), timeout=10,
                    what="SutraMetricsTargetDown active")  # fmt: skip
     assert down["labels"]["pod"] == "storage-server-0"
+    # The follower still reports in, as a follower: the shard has no writer.
+    (writerless,) = poll(lambda: prometheus.alerts("SutraStorageNoWriter"), timeout=10,
+                         what="SutraStorageNoWriter active")  # fmt: skip
+    assert writerless["labels"] == {"alertname": "SutraStorageNoWriter", "severity": "critical",
+                                    "namespace": NAMESPACE}  # fmt: skip

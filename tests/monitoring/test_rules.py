@@ -37,6 +37,15 @@ SCRAPED = {
     "sutra-hybrid": "http",
     "sutra-control": "http",
 }
+
+
+def scraped_in(table: dict[str, Any], tier: str) -> dict[str, str]:
+    """SCRAPED, and the read followers' metrics where the tier runs them."""
+    followers = table["storage"]["replication"]["followers"]
+    extra = {followers: "metrics"} if followers in table["tiers"][tier]["workloads"] else {}
+    return {**SCRAPED, **extra}
+
+
 # A missing series (a deleted workload, kube-state-metrics not reporting) must count as 0 pods.
 _REPLICAS = re.compile(
     r"^\(kube_(?P<kind>deployment|statefulset)_status_replicas_(?:available|ready)"
@@ -48,8 +57,8 @@ _CRONJOB = r'\{namespace="sutra-ai", cronjob="(?P<cronjob>[a-z0-9-]+)"\}'
 # alert -> its expression (whitespace collapsed), with the age in seconds at which it fires.
 _SNAPSHOT_AGE = {
     "SutraStorageSnapshotTooOld": re.compile(
-        r'^time\(\) - sutra_storage_last_snapshot_timestamp_seconds\{namespace="sutra-ai"\}'
-        r" > (?P<seconds>\d+)$"
+        r"^time\(\) - sutra_storage_last_snapshot_timestamp_seconds"
+        r'\{namespace="sutra-ai", job="storage-server"\} > (?P<seconds>\d+)$'
     ),
     # The CronJob's last success, or its creation while it has none (a new tier).
     "SutraStorageSnapshotJobFailing": re.compile(
@@ -290,11 +299,12 @@ def test_a_snapshot_volume_alert_on_another_claim_is_caught(tiers) -> None:
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_each_metrics_service_has_a_service_monitor(tiers, tier: str) -> None:
+def test_each_metrics_service_has_a_service_monitor(tiers, tier_table, tier: str) -> None:
     objects = tiers[tier]
     monitors = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ServiceMonitor"}
-    assert set(monitors) == set(SCRAPED)
-    for name, port in SCRAPED.items():
+    scraped = scraped_in(tier_table, tier)
+    assert set(monitors) == set(scraped)
+    for name, port in scraped.items():
         service = find(objects, "Service", name)
         monitor = monitors[name]
         assert monitor["metadata"]["namespace"] == service["metadata"]["namespace"]
@@ -313,12 +323,12 @@ def test_each_metrics_service_has_a_service_monitor(tiers, tier: str) -> None:
 
 
 @pytest.mark.parametrize("tier", TIERS)
-def test_prometheus_may_reach_every_scraped_port(tiers, tier: str) -> None:
+def test_prometheus_may_reach_every_scraped_port(tiers, tier_table, tier: str) -> None:
     """Ingress from the monitoring namespace to each scraped container port (default deny
     blocks everything else)."""
     objects = tiers[tier]
     policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
-    for name, port_name in SCRAPED.items():
+    for name, port_name in scraped_in(tier_table, tier).items():
         service = find(objects, "Service", name)
         (port,) = [p for p in service["spec"]["ports"] if p["name"] == port_name]
         workload = next(

@@ -17,6 +17,7 @@ PODS = {
     "sutra-api": [LocalPod("sutra-api-0", {"http": 2001}), LocalPod("sutra-api-1", {"http": 2002})],
     "sutra-hybrid": [LocalPod("sutra-hybrid-0", {"http": 3001})],
     "sutra-control": [LocalPod("sutra-control-0", {"http": 4001})],
+    "storage-replica": [LocalPod("storage-replica-0", {"grpc": 5001, "metrics": 5002})],
 }
 
 
@@ -26,8 +27,12 @@ def _jobs(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def test_each_endpoint_scrapes_the_pods_behind_its_service_port(tiers) -> None:
     jobs = _jobs(tiers["high"])
-    names = ("storage-server", "sutra-api", "sutra-control", "sutra-hybrid")
+    names = ("storage-replica", "storage-server", "sutra-api", "sutra-control", "sutra-hybrid")
     assert sorted(jobs) == [f"serviceMonitor/sutra-ai/{name}/0" for name in names]
+    # The followers' job is theirs (the lag alert selects job="storage-replica"), not the writer's.
+    (follower,) = jobs["serviceMonitor/sutra-ai/storage-replica/0"]["static_configs"]
+    assert follower["targets"] == ["127.0.0.1:5002"]
+    assert follower["labels"]["job"] == "storage-replica"
     storage = jobs["serviceMonitor/sutra-ai/storage-server/0"]
     assert storage["metrics_path"] == "/metrics"
     assert storage["static_configs"] == [

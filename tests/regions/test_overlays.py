@@ -31,6 +31,14 @@ WRITER_ONLY = {
     ("NetworkPolicy", "storage-snapshot"),
     ("ServiceMonitor", "storage-server"),
 }
+# And where the tier runs the replicated store (components/regions/replication-remote): the log
+# and the read followers, which run beside the writer, and the readers' list of followers.
+REPLICATION_ONLY = {
+    (kind, name)
+    for name in ("nats", "storage-replica")
+    for kind in ("StatefulSet", "Service", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy")
+} | {("ConfigMap", "nats"), ("Service", "nats-headless"), ("ServiceMonitor", "storage-replica")}
+READERS = "SUTRA_STORAGE_READERS"
 
 
 def by_key(objects: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
@@ -94,7 +102,9 @@ def _strip_region(
     if place.primary:
         _undo_storage_class(objects[("PersistentVolumeClaim", "storage-snapshots")],
                             region.storage_class)  # fmt: skip
-        _undo_storage_class(objects[("StatefulSet", "storage-server")], region.storage_class)
+        for name in ("storage-server", "nats", "storage-replica"):
+            if ("StatefulSet", name) in objects:
+                _undo_storage_class(objects[("StatefulSet", name)], region.storage_class)
         return
     remote = objects.pop(("NetworkPolicy", "storage-remote"))
     (rule,) = remote["spec"]["egress"]
@@ -104,6 +114,16 @@ def _strip_region(
     assert service["type"] == "ExternalName"
     assert service["externalName"] == place.storage_host
     assert [p["port"] for p in service["ports"]] == [50051]
+
+
+def _drop_readers(region: dict[Key, dict[str, Any]], tier: dict[Key, dict[str, Any]]) -> None:
+    """The readers' SUTRA_STORAGE_READERS, gone in the region: drop it from the tier's too."""
+    for name in ("sutra-api", "sutra-hybrid", "sutra-control"):
+        for objects, present in ((tier, True), (region, False)):
+            (container,) = objects[("Deployment", name)]["spec"]["template"]["spec"]["containers"]
+            env = container["env"]
+            assert any(e["name"] == READERS for e in env) == present, name
+            env[:] = [e for e in env if e["name"] != READERS]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -128,6 +148,11 @@ def test_a_region_overlay_is_its_tier_plus_the_regions_row(
         for key in WRITER_ONLY:
             del theirs[key]
         del ours[("Service", "storage-server")], theirs[("Service", "storage-server")]
+        if ("StatefulSet", "nats") in theirs:
+            assert set(theirs) >= REPLICATION_ONLY and not REPLICATION_ONLY & set(ours)
+            for key in REPLICATION_ONLY:
+                del theirs[key]
+            _drop_readers(ours, theirs)
     assert sorted(ours) == sorted(theirs)
     changed = [key for key in ours if ours[key] != theirs[key]]
     assert changed == [], f"{place.name} changes more than the region's row: {changed}"

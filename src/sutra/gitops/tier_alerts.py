@@ -24,6 +24,9 @@ RULE_NAME = "sutra-tier-alerts"
 # The objects the snapshot alerts watch, as base/storage-server names them.
 SNAPSHOT_CRONJOB = "storage-snapshot"
 SNAPSHOT_CLAIM = "storage-snapshots"
+# The writer's scrape job (its Service): the snapshots are taken from the writer. Read
+# followers (medium, high) export the store's figures too, never snapshotted.
+SNAPSHOT_JOB = "storage-server"
 # Below this share of free space on the snapshot claim the volume alert asks for room.
 SNAPSHOT_VOLUME_MIN_FREE = 0.2
 # A workload below its minimum for this long pages (a rollout or a node drain is shorter).
@@ -165,8 +168,8 @@ def _snapshot_rules(tier: str, backups: dict[str, Any], ns: str) -> list[dict[st
     return [
         {
             "alert": "SutraStorageSnapshotTooOld",
-            "expr": f"time() - sutra_storage_last_snapshot_timestamp_seconds{{{namespace}}}"
-            f" > {seconds}",
+            "expr": "time() - sutra_storage_last_snapshot_timestamp_seconds"
+            f'{{{namespace}, job="{SNAPSHOT_JOB}"}} > {seconds}',
             "for": SNAPSHOT_FOR,
             "labels": {"severity": "critical"},
             "annotations": {
