@@ -257,7 +257,13 @@ follower_addresses(t) := concat(",", [sprintf("%s-%d.%s:%d", [f, i, f, k8s.confi
 
 log_url := {"name": "SUTRA_STORAGE_NATS_URL", "value": "nats://nats:4222"}
 
-env(n, t) := [log_url] if {
+# The writer keeps the log as long as the table's backups.log_max_age_minutes (rule log_retention).
+log_max_age(t) := {
+	"name": "SUTRA_STORAGE_STREAM_MAX_AGE_SECONDS",
+	"value": sprintf("%d", [k8s.config.tiers[t].backups.log_max_age_minutes * 60]),
+}
+
+env(n, t) := [log_url, log_max_age(t)] if {
 	replicated(t)
 	n == k8s.config.storage.workload
 } else := [log_url, {"name": "SUTRA_STORAGE_ROLE", "value": "follower"}] if {

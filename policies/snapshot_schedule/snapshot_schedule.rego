@@ -2,6 +2,9 @@
 # retention (`--keep`), one run at a time, deadlines that fit the alert's `max_age_minutes`, and
 # it writes onto a volume of its own, never the storage server's: losing the store's volume must
 # not lose its backups, and the snapshot-too-old alert must not fire on a healthy schedule.
+# Where a region is the storage primary of a tier that runs the replicated store, the job uploads
+# to the region's bucket instead (`snapshots:` of its row: s3://<bucket>/<prefix>/<tier>), where
+# the followers bootstrap from, with credentials from a mounted file, never a value in git.
 package sutra.snapshot_schedule
 
 import data.sutra.lib.k8s
@@ -13,6 +16,47 @@ job_name := "storage-snapshot"
 backups := k8s.config.tiers[k8s.tier].backups if k8s.storage_primary
 
 jobs := [o | some o in k8s.objects; o.kind == "CronJob"; o.metadata.name == job_name]
+
+# The bucket URL of this region overlay's snapshots, where the region's followers start from.
+bucket_url := concat("/", array.concat(["s3:/", row.bucket], array.concat(prefix, [k8s.tier]))) if {
+	backups
+	k8s.region != ""
+	k8s.table[k8s.replication.log]
+	row := k8s.region_row.snapshots
+	prefix := [p | p := trim(object.get(row, "prefix", ""), "/"); p != ""]
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	bucket_url
+	target(o) != bucket_url
+	msg := sprintf("writes to %s: the followers of region %s bootstrap from %s (its snapshots in the tier table): pass --to %s", [target(o), k8s.region, bucket_url, bucket_url])
+}
+
+# boto3 reads the credentials from a file: a shared credentials file or a web identity token.
+credential_files := {"AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE"}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	bucket_url
+	not credential_file(o)
+	msg := sprintf("uploads to %s with no credentials file: set AWS_SHARED_CREDENTIALS_FILE (a mounted Secret) or AWS_WEB_IDENTITY_TOKEN_FILE", [bucket_url])
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	some c in k8s.containers(o)
+	some e in object.get(c, "env", [])
+	e.name in {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+	msg := sprintf("sets %s in its environment: credentials come from a mounted file, never from the manifest", [e.name])
+}
+
+credential_file(o) if {
+	some c in k8s.containers(o)
+	some e in object.get(c, "env", [])
+	e.name in credential_files
+	e.value != ""
+}
 
 deny contains {"kind": "CronJob", "name": job_name, "msg": msg} if {
 	backups
@@ -102,12 +146,14 @@ deny contains violation(o, msg) if {
 
 deny contains violation(o, msg) if {
 	some o in jobs
+	not bucket_url
 	not volume_of(o, target(o))
 	msg := sprintf("writes to %s, which is on no volume: mount a PersistentVolumeClaim of its own there", [target(o)])
 }
 
 deny contains violation(o, msg) if {
 	some o in jobs
+	not bucket_url
 	volume := volume_of(o, target(o))
 	not volume.persistentVolumeClaim
 	msg := sprintf("writes to %s on volume %s, which is not a PersistentVolumeClaim: snapshots must outlive the pod", [target(o), volume.name])
@@ -115,6 +161,7 @@ deny contains violation(o, msg) if {
 
 deny contains violation(o, msg) if {
 	some o in jobs
+	not bucket_url
 	claim := volume_of(o, target(o)).persistentVolumeClaim.claimName
 	storage_claim(claim)
 	msg := sprintf("writes to %s on claim %s, the storage server's own volume: give the snapshots a PersistentVolumeClaim of their own", [target(o), claim])
@@ -122,6 +169,7 @@ deny contains violation(o, msg) if {
 
 deny contains violation(o, msg) if {
 	some o in jobs
+	not bucket_url
 	claim := volume_of(o, target(o)).persistentVolumeClaim.claimName
 	not storage_claim(claim)
 	count(claims(claim)) == 0
@@ -130,6 +178,7 @@ deny contains violation(o, msg) if {
 
 deny contains violation(o, msg) if {
 	some o in jobs
+	not bucket_url
 	claim := volume_of(o, target(o)).persistentVolumeClaim.claimName
 	some pvc in claims(claim)
 	size := object.get(pvc, ["spec", "resources", "requests", "storage"], "no size")

@@ -131,3 +131,62 @@ test_undefined_claim_denied if {
 	some m in messages("low", objs)
 	contains(m, "writes to claim storage-snapshots, which this tier does not define")
 }
+
+# A region that is the storage primary of a tier running the log: its job uploads to the bucket.
+primary := [[r, t] |
+	some r, row in data.sutra.lib.k8s.config.regions
+	some t, entry in row.tiers
+	entry.storage == "primary"
+	data.sutra.lib.k8s.config.tiers[t].workloads[data.sutra.lib.k8s.replication.log]
+][0]
+
+bucket := sprintf("s3://%s/%s/%s", [row.bucket, row.prefix, primary[1]]) if {
+	row := data.sutra.lib.k8s.config.regions[primary[0]].snapshots
+}
+
+credentials := {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": "/var/run/secrets/sutra/snapshots/credentials"}
+
+to_bucket(url, env) := [o |
+	some p in good(primary[1])
+	p.kind != "PersistentVolumeClaim"
+	o := f.patched(p, "CronJob", "storage-snapshot", [
+		{"op": "replace", "path": sprintf("%s/args", [container_path]), "value": ["storage", "snapshot", "--to", url, "--keep", sprintf("%d", [data.sutra.lib.k8s.config.tiers[primary[1]].backups.keep])]},
+		{"op": "replace", "path": sprintf("%s/volumeMounts", [container_path]), "value": [{"name": "s3", "mountPath": "/var/run/secrets/sutra/snapshots", "readOnly": true}]},
+		{"op": "add", "path": sprintf("%s/env", [container_path]), "value": env},
+		{"op": "replace", "path": "/spec/jobTemplate/spec/template/spec/volumes", "value": [{"name": "s3", "secret": {"secretName": "storage-snapshots-s3"}}]},
+	])
+]
+
+region_messages(objs) := msgs if {
+	region_input := {"tier": primary[1], "region": primary[0], "objects": objs}
+	msgs := {v.msg | some v in deny with input as region_input}
+}
+
+test_primary_region_uploads_to_its_bucket_allowed if {
+	objs := to_bucket(bucket, [credentials])
+	count(region_messages(objs)) == 0
+}
+
+test_primary_region_onto_a_claim_denied if {
+	objs := good(primary[1])
+	some m in region_messages(objs)
+	contains(m, sprintf("pass --to %s", [bucket]))
+}
+
+test_other_bucket_denied if {
+	objs := to_bucket("s3://another-bucket/storage", [credentials])
+	some m in region_messages(objs)
+	contains(m, "writes to s3://another-bucket/storage")
+}
+
+test_bucket_without_credentials_file_denied if {
+	objs := to_bucket(bucket, [{"name": "AWS_DEFAULT_REGION", "value": "eu-west-1"}])
+	some m in region_messages(objs)
+	contains(m, "no credentials file")
+}
+
+test_key_in_environment_denied if {
+	objs := to_bucket(bucket, [credentials, {"name": "AWS_SECRET_ACCESS_KEY", "value": "x"}])
+	some m in region_messages(objs)
+	contains(m, "sets AWS_SECRET_ACCESS_KEY")
+}

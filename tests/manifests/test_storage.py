@@ -35,15 +35,18 @@ def test_storage_drains_on_sigterm_within_its_grace_period(rendered) -> None:
     assert "preStop" not in (container.get("lifecycle") or {})
 
 
-def test_storage_probes_are_native_grpc_and_metrics_are_exposed(rendered) -> None:
+def test_storage_probes_are_native_grpc_and_metrics_are_exposed(rendered, tier_table) -> None:
     (container,) = _storage(rendered)["spec"]["template"]["spec"]["containers"]
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         assert container[probe]["grpc"]["port"] == 50051, probe
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"grpc": 50051, "metrics": 9091}
     env = {e["name"]: e.get("value") for e in container["env"]}
-    # Where the tier runs the replicated store, the writer appends to its log as well.
+    # Where the tier runs the replicated store, the writer appends to its log as well, and
+    # keeps it as long as the tier table says (rule log_retention).
+    backups = tier_table["tiers"][rendered.tier]["backups"]
     log = {
+        "SUTRA_STORAGE_STREAM_MAX_AGE_SECONDS": str(backups.get("log_max_age_minutes", 0) * 60),
         "SUTRA_STORAGE_NATS_URL": "nats://nats:4222",
         "SUTRA_STORAGE_ROLE": "writer",
         "SUTRA_STORAGE_STREAM": "SUTRA_STORAGE_0",

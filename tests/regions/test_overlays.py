@@ -100,8 +100,9 @@ def _strip_region(
     for name in HPA_WORKLOADS:
         _undo_zones(objects[("Deployment", name)], region.zones)
     if place.primary:
-        _undo_storage_class(objects[("PersistentVolumeClaim", "storage-snapshots")],
-                            region.storage_class)  # fmt: skip
+        if ("PersistentVolumeClaim", "storage-snapshots") in objects:  # not where in a bucket
+            _undo_storage_class(objects[("PersistentVolumeClaim", "storage-snapshots")],
+                                region.storage_class)  # fmt: skip
         for name in ("storage-server", "nats", "storage-replica"):
             if ("StatefulSet", name) in objects:
                 _undo_storage_class(objects[("StatefulSet", name)], region.storage_class)
@@ -114,6 +115,30 @@ def _strip_region(
     assert service["type"] == "ExternalName"
     assert service["externalName"] == place.storage_host
     assert [p["port"] for p in service["ports"]] == [50051]
+
+
+def _undo_bucket(
+    region: regions.Region, ours: dict[Key, dict[str, Any]], theirs: dict[Key, dict[str, Any]]
+) -> None:
+    """Where a replicated tier's writer runs: snapshots in the region's bucket, not on a claim;
+    the followers read them. Check the job's and followers' additions, then put theirs back."""
+    assert region.snapshots is not None
+    assert ("PersistentVolumeClaim", "storage-snapshots") not in ours
+    del theirs[("PersistentVolumeClaim", "storage-snapshots")]
+    job = ours[("CronJob", "storage-snapshot")]["spec"]["jobTemplate"]["spec"]["template"]
+    secret = job["spec"]["volumes"][0]["secret"]["secretName"]
+    assert secret == "storage-snapshots-s3"
+    ours[("CronJob", "storage-snapshot")] = theirs[("CronJob", "storage-snapshot")]
+    for name in ("storage-snapshot", "storage-replica"):
+        egress = ours[("NetworkPolicy", name)]["spec"]["egress"]
+        assert egress.pop()["ports"] == [{"protocol": "TCP", "port": region.snapshots.port}]
+    pod = ours[("StatefulSet", "storage-replica")]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    added = [e for e in container["env"] if e["name"].startswith(("AWS_", "SUTRA_STORAGE_SNAP"))]
+    assert added[0]["name"] == "SUTRA_STORAGE_SNAPSHOT_DIR"
+    container["env"] = [e for e in container["env"] if e not in added]
+    assert container["volumeMounts"].pop()["readOnly"] is True
+    assert pod["volumes"].pop()["secret"]["secretName"] == "storage-snapshots-s3-read"
 
 
 def _drop_readers(region: dict[Key, dict[str, Any]], tier: dict[Key, dict[str, Any]]) -> None:
@@ -141,6 +166,8 @@ def test_a_region_overlay_is_its_tier_plus_the_regions_row(
     _walk_labels(ours)
     _walk_labels(theirs)
     _strip_region(place, region, ours)
+    if place.primary and ("StatefulSet", "nats") in theirs:
+        _undo_bucket(region, ours, theirs)
     if not place.primary:
         assert set(theirs) >= WRITER_ONLY
         assert not WRITER_ONLY & set(ours)

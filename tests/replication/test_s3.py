@@ -14,6 +14,7 @@ import pytest
 
 from sutra.common.testing import free_port, poll
 from sutra.storage import remote
+from sutra.storage.replication.nats import LogStream
 from sutra.storage.testing import ServerProcess
 from tests.replication.support import Shard
 
@@ -110,3 +111,46 @@ def test_a_bad_bucket_url_is_one_line(shard: Shard, s3_env: dict[str, str]) -> N
     assert (
         result.stderr.strip() == "sutra storage snapshot: expected s3://BUCKET/PREFIX, got 's3://'"
     )
+
+
+def _stream_config(shard: Shard, max_age: float | None = None) -> tuple[float, int, int]:
+    """(max_age, first, last) of the shard's stream; with `max_age`, set it first (as a writer)."""
+    log = LogStream(shard.nats_url, shard.stream, max_age=max_age or 0.0)
+    try:
+        log.connect(create=max_age is not None)
+        first, last = log.bounds()
+        info = log._run(log._js.stream_info(shard.stream))
+        return float(info.config.max_age or 0), first, last
+    finally:
+        log.close()
+
+
+def test_the_log_keeps_entries_max_age_and_an_aged_out_follower_restores_from_the_bucket(
+    shard: Shard, s3_env: dict[str, str]
+) -> None:
+    url = f"s3://{BUCKET}/aged-{shard.stream}"
+    shard.env_extra = {**s3_env, "SUTRA_STORAGE_STREAM_MAX_AGE_SECONDS": "3600"}
+    shard.start("writer", "writer")
+    assert _stream_config(shard)[0] == 3600  # created with the writer's setting
+    shard.env_extra = {**s3_env, "SUTRA_STORAGE_SNAPSHOT_DIR": url}
+    shard.start("f1", "follower")
+    with shard.client("writer") as client:
+        client.learn_concept("seen by f1")
+        position = client.last_token
+        shard.digests(["f1"], position)
+        shard.kill("f1")
+        client.learn_concept("missed by f1")
+        assert _snapshot(shard, s3_env, url).returncode == 0  # older, will not reach
+        # A writer with a shorter retention updates the stream: f1's next entry ages out.
+        assert _stream_config(shard, max_age=1.0)[0] == 1.0
+        poll(lambda: _stream_config(shard)[1] > position + 1, timeout=30, what="aging out")
+        assert _stream_config(shard, max_age=3600.0)[0] == 3600
+        taken = _snapshot(shard, s3_env, url)
+        assert taken.returncode == 0, taken.stderr
+        client.learn_concept("after the newest snapshot")
+        token = client.last_token
+    newest = remote.listing(url)[-1][1]
+    follower = shard.start("f1", "follower")
+    assert f'"sequence":{newest}' in follower.log()
+    digests = shard.digests(["writer", "f1"], token)
+    assert digests["writer"]["sha256"] == digests["f1"]["sha256"]

@@ -14,6 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sutra.gitops.tiers import TABLE, TierTableError
 from sutra.gitops.tiers import regions as raw_regions
@@ -22,6 +23,8 @@ PRIMARY = "primary"
 REMOTE = "remote"
 _NAME = re.compile(r"[a-z][a-z0-9-]{0,20}")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PREFIX = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,32 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class Snapshots:
+    """The region's S3 location of the store's snapshots (`snapshots:` of its row)."""
+
+    bucket: str
+    prefix: str = ""
+    region: str = ""  # the bucket's AWS region
+    endpoint: str = ""  # a non-AWS S3 endpoint, https://host[:port]
+
+    def url(self, tier: str) -> str:
+        """`s3://<bucket>/<prefix>/<tier>`: one tier's snapshots."""
+        return "/".join(["s3:/", self.bucket, *([self.prefix] if self.prefix else []), tier])
+
+    @property
+    def port(self) -> int:
+        """The port the endpoint answers on (443 for AWS)."""
+        parts = urlsplit(self.endpoint)
+        return parts.port or (80 if parts.scheme == "http" else 443)
+
+
+@dataclass(frozen=True)
 class Region:
     name: str
     zones: tuple[str, ...]
     storage_class: str
     network: str
+    snapshots: Snapshots | None = None
 
 
 def _fail(where: str, problem: str) -> TierTableError:
@@ -77,7 +101,27 @@ def _region(name: str, row: Any) -> Region:
         network = str(ipaddress.ip_network(str(row.get("network"))))
     except ValueError:
         raise _fail(f"{name}.network", "must be a CIDR such as 10.10.0.0/16") from None
-    return Region(name, tuple(zones), storage_class, network)
+    return Region(name, tuple(zones), storage_class, network, _snapshots(name, row))
+
+
+def _snapshots(name: str, row: dict[str, Any]) -> Snapshots | None:
+    found = row.get("snapshots")
+    if found is None:
+        return None
+    where = f"{name}.snapshots"
+    if not isinstance(found, dict) or not _BUCKET.fullmatch(str(found.get("bucket", ""))):
+        raise _fail(f"{where}.bucket", "must name the region's S3 bucket of snapshots")
+    prefix = str(found.get("prefix") or "").strip("/")
+    if prefix and not _PREFIX.fullmatch(prefix):
+        raise _fail(f"{where}.prefix", "must be a key prefix such as storage or a/b")
+    endpoint = str(found.get("endpoint") or "")
+    if endpoint and (urlsplit(endpoint).scheme not in ("http", "https") or "://" not in endpoint):
+        raise _fail(f"{where}.endpoint", "must be an http(s):// URL (omit it for AWS)")
+    region = str(found.get("region") or "")
+    unknown = set(found) - {"bucket", "prefix", "region", "endpoint"}
+    if unknown:
+        raise _fail(where, f"unknown keys {sorted(unknown)} (bucket, prefix, region, endpoint)")
+    return Snapshots(str(found["bucket"]), prefix, region, endpoint)
 
 
 def _entries(name: str, row: dict[str, Any], tiers: dict[str, Any]) -> dict[str, dict]:

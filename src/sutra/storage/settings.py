@@ -41,7 +41,11 @@ class StorageSettings(SutraSettings):
     storage_role: Literal["writer", "follower"] = Field("writer", description="with NATS")
     storage_stream: str = Field("SUTRA_STORAGE_0", min_length=1, description="JetStream stream")
     storage_shard: int = Field(0, ge=0, le=1023)
+    # Shards (docs/storage-sharding.md): this server holds shard `storage_shard` of this many.
+    storage_shard_count: int = Field(1, ge=1, le=1024, description="shards in the map; 1 = off")
     storage_stream_replicas: int = Field(3, ge=1, le=5, description="when the writer creates it")
+    # The log's retention (docs/storage-replication.md): longer than the newest snapshot can be old.
+    storage_stream_max_age_seconds: float = Field(0, ge=0, description="entry age; 0 = for ever")
     storage_advertise: str = Field("", description="host:port others reach this server at")
     storage_max_lag: int = Field(1000, ge=0, description="log entries behind before unready")
     storage_read_wait_seconds: float = Field(2.0, ge=0, description="min_sequence wait bound")

@@ -52,6 +52,7 @@ class Member:
             settings.storage_shard,
             replicas=settings.storage_stream_replicas,
             connect_seconds=settings.storage_nats_connect_seconds,
+            max_age=settings.storage_stream_max_age_seconds,
         )
         self.writer: LogWriter | None = None
         self.follower: LogFollower | None = None

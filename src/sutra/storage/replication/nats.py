@@ -75,6 +75,7 @@ class LogStream:
         *,
         replicas: int = 3,
         connect_seconds: float = CONNECT_SECONDS,
+        max_age: float = 0.0,
     ) -> None:
         self.url = url
         self.connect_seconds = connect_seconds
@@ -82,6 +83,7 @@ class LogStream:
         self.shard = shard
         self.subject = subject_for(stream, shard)
         self.replicas = replicas
+        self.max_age = max_age  # seconds an entry is kept (the writer sets it); 0 = for ever
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="nats", daemon=True)
         self._thread.start()
@@ -161,6 +163,7 @@ class LogStream:
                     retention=api.RetentionPolicy.LIMITS,
                     discard=api.DiscardPolicy.OLD,
                     allow_direct=True,
+                    max_age=self.max_age,
                 )
             except APIError as exc:
                 if exc.err_code == STREAM_NAME_IN_USE:  # created by another member meanwhile
@@ -179,6 +182,25 @@ class LogStream:
                 f"stream {self.stream} holds subjects {subjects}, not [{self.subject}]: "
                 f"it is not the log of shard {self.shard}"
             )
+        if create and float(info.config.max_age or 0) != self.max_age:
+            await self._set_max_age(info.config)
+
+    async def _set_max_age(self, config: Any) -> None:
+        """Make the stream keep entries `max_age` s: the retention follows the setting.
+
+        The duplicate window may not exceed the age, so it shrinks with it when needed.
+        """
+        window = float(config.duplicate_window or 0)
+        if self.max_age:
+            window = min(window, self.max_age)
+        try:
+            await self._js.update_stream(
+                config.evolve(max_age=self.max_age, duplicate_window=window)
+            )
+        except Exception as exc:
+            raise LogConfigError(
+                f"cannot set max_age {self.max_age:g} s on stream {self.stream}: {exc!r}"
+            ) from None
 
     @property
     def max_payload(self) -> int:
