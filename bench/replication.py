@@ -7,6 +7,8 @@ the single server all run on this machine (and its two CPUs) with the load gener
 
 - LearnBatch of 100 concepts (content only), 4 in flight. Target: >= 0.8x single,
   >= 100,000 concepts/s.
+- CPU per 1,000 concepts of the 4-in-flight batch load: writer, follower and the three
+  nats-servers against the single server (steadier than throughput on a shared machine).
 - LearnConcept, 16 in flight. Target: >= 2,000/s.
 - Follower lag p99: from a write's acknowledgement to the follower having applied it
   (the follower's applied sequence sampled every 10 ms during the batch load).
@@ -23,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from common import Row, percentile, table
+from common import Row, percentile, process_cpu_seconds, table
 from storage_writes import alternate, concepts, in_flight
 
 from sutra.storage.client import StorageClient
@@ -111,7 +113,13 @@ def run(quick: bool = False) -> list[Row]:
                 StorageClient(writer.address, timeout=30, readers=[follower.address]) as rep,
                 StorageClient(follower.address, timeout=30, readers=[]) as probe,
             ):
-                rows += _throughput(one, rep, probe, batches, singles, rounds)
+                pids = {
+                    "single": [single.pid],
+                    "writer": [writer.pid],
+                    "follower": [follower.pid],
+                    "nats": [node.process.pid for node in cluster.nodes],
+                }
+                rows += _throughput(one, rep, probe, batches, singles, rounds, pids)
                 single_failover = failover_seconds(single, start_single, one)
                 replicated_failover = failover_seconds(writer, sw, rep)
                 rows.append(
@@ -129,8 +137,35 @@ def run(quick: bool = False) -> list[Row]:
     return rows
 
 
-def _throughput(one, rep, probe, batches: int, singles: int, rounds: int) -> list[Row]:
+class CpuMeter:
+    """CPU seconds each group of processes used during the measured calls.
+
+    Throughput on a shared machine swings with the neighbours' load; the CPU a write costs
+    each process swings much less, and says where the replicated path spends it.
+    """
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.pids = pids
+        self.used = dict.fromkeys(pids, 0.0)
+
+    def _now(self) -> dict[str, float]:
+        return {name: sum(map(process_cpu_seconds, ps)) for name, ps in self.pids.items()}
+
+    @contextlib.contextmanager
+    def measuring(self, names: tuple[str, ...]) -> Iterator[None]:
+        before = self._now()
+        yield
+        after = self._now()
+        for name in names:
+            self.used[name] += after[name] - before[name]
+
+
+def _throughput(
+    one, rep, probe, batches: int, singles: int, rounds: int, pids: dict[str, list[int]]
+) -> list[Row]:
     acks: list[tuple[float, int]] = []
+    meter = CpuMeter(pids)
+    written = {"single": 0, "replicated": 0}
 
     def batch_measure(
         client: StorageClient, tag: str, record: bool, flight: int = 4
@@ -143,7 +178,14 @@ def _throughput(one, rep, probe, batches: int, singles: int, rounds: int) -> lis
                 if record:
                     acks.append((time.perf_counter(), client.last_token))
 
-            return in_flight(work, flight, call) * 100
+            if flight != 4:
+                return in_flight(work, flight, call) * 100
+            side = "replicated" if record else "single"
+            names = ("writer", "follower", "nats") if record else ("single",)
+            with meter.measuring(names):
+                rate = in_flight(work, flight, call) * 100
+            written[side] += batches * 100
+            return rate
 
         return measure
 
@@ -175,6 +217,11 @@ def _throughput(one, rep, probe, batches: int, singles: int, rounds: int) -> lis
     )
     lags = visibility_lags(acks, samples)
     ratio = batch["replicated"] / batch["single"]
+
+    def per_1000(name: str, side: str) -> float:
+        return meter.used[name] / max(1, written[side]) * 1e6
+
+    parts = {name: per_1000(name, "replicated") for name in ("writer", "follower", "nats")}
     return [
         Row(
             "LearnBatch x100, 4 in flight, replicated",
@@ -185,6 +232,16 @@ def _throughput(one, rep, probe, batches: int, singles: int, rounds: int) -> lis
             ">= 0.8x and >= 100,000/s",
             ratio >= 0.8 and batch["replicated"] >= 100_000,
             "acked after R3 log fsync on a quorum + LMDB fsync",
+        ),
+        Row(
+            "CPU per 1,000 concepts (LearnBatch x100, 4 in flight)",
+            sum(parts.values()),
+            "ms",
+            per_1000("single", "single"),
+            "single server",
+            note="writer {writer:.0f} + follower {follower:.0f} + 3 nats-server {nats:.0f}".format(
+                **parts
+            ),
         ),
         Row(
             "LearnBatch x100, 16 in flight, replicated",

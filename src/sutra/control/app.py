@@ -31,7 +31,7 @@ from sutra.control.metrics import ControlMetrics
 from sutra.control.monitor import SERIES, Monitor
 from sutra.control.origin import LoopbackHosts, same_origin
 from sutra.control.settings import ControlSettings
-from sutra.storage.aio import AsyncStorageClient
+from sutra.storage.shards.aio import async_storage_client
 
 STATIC = resources.files("sutra.control.static")
 # The page loads only its own files and cannot be framed; nothing is cached.
@@ -101,7 +101,7 @@ def create_app(settings: ControlSettings | None = None) -> FastAPI:
             history_points=settings.history_points,
             metrics=metrics,
         )
-        storage = AsyncStorageClient(settings.storage_server, timeout=5.0)
+        storage = async_storage_client(settings.storage_server, timeout=5.0)
         state["monitor"] = monitor
         state["graph"] = GraphReader(storage, http, settings.hybrid_url)
         task = asyncio.create_task(monitor.run(), name="monitor")

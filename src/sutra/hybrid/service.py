@@ -42,6 +42,7 @@ from sutra.storage.errors import (
     StorageError,
     Unavailable,
 )
+from sutra.storage.shards.router import storage_client
 
 T = TypeVar("T")
 RETRY_AFTER = 1.0
@@ -93,7 +94,7 @@ class Hybrid:
         self.metrics = metrics
         # An embedder without a device runs on the CPU.
         self.device = str(getattr(embedder, "device", "cpu"))
-        self.storage = StorageClient(
+        self.storage = storage_client(
             settings.storage_server, timeout=settings.hybrid_storage_timeout
         )
         # Readiness must answer within the probe's deadline: one try, a short deadline.

@@ -96,6 +96,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--timeout", type=float, default=5.0)
     status.set_defaults(func=_status)
 
+    from sutra.storage.shards import check
+
+    check.register(commands, _error)
+
 
 def _serve(_args: argparse.Namespace) -> int:
     from sutra.storage.server import main

@@ -35,6 +35,7 @@ from sutra.storage.model import SnapshotInfo
 from sutra.storage.replication import member as replication
 from sutra.storage.replication.digest import store_digest
 from sutra.storage.settings import StorageSettings
+from sutra.storage.shards import service as shards
 from sutra.storage.v1 import storage_pb2 as pb
 from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
 
@@ -102,14 +103,22 @@ def _info_pb(info: SnapshotInfo) -> pb.SnapshotInfo:
 
 
 class StorageServicer(pb_grpc.StorageServiceServicer):
-    def __init__(self, engine: Engine, member: replication.Member | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        member: replication.Member | None = None,
+        shard: shards.ShardRole | None = None,
+    ) -> None:
         self.engine = engine
         self.member = member  # None: a single server, no log
+        self.shard = shard  # None: the store is not one shard of several
 
     def _write(self, concepts: Sequence[Any], associations: Sequence[Any], batch: bool = False):  # type: ignore[no-untyped-def]
         """The write, once durable (and in the log when replicated), and its token."""
         if self.member is not None and (refusal := self.member.write_refusal()) is not None:
             raise refusal
+        if self.shard is not None:
+            self.shard.check_write(concepts, associations)
         result: WriteResult = self.engine.write(concepts, associations, batch=batch)
         shard = self.member.shard if self.member is not None else 0
         sequence = result.token if self.member is not None else result.sequence
@@ -289,7 +298,18 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
                     pid=status["pid"],
                 )
             )
+        if self.shard is not None:
+            response.shard.CopyFrom(self.shard.status())
         return response
+
+    @_status
+    def GetNeighborsBatch(self, request, context):  # type: ignore[no-untyped-def]
+        self._readable(request, context)
+        return shards.neighbors_batch(self.engine, request)
+
+    @_status
+    def ScanEdges(self, request, context):  # type: ignore[no-untyped-def]
+        return shards.scan_edges(self.engine, request)
 
     @_status
     def Digest(self, request, context):  # type: ignore[no-untyped-def]
@@ -406,6 +426,7 @@ class StorageServer:
         tracing.configure("storage-server")
         self.settings = settings
         replication.bootstrap(settings)  # a follower without its log's start: a snapshot
+        self.shard = shards.setup(settings)  # refuses a volume of another shard map
         self.metrics = StorageMetrics()
         self.engine = Engine(
             settings.storage_path,
@@ -421,6 +442,8 @@ class StorageServer:
             metasync=not settings.storage_nats_url,
             metrics=self.metrics,
         )
+        if self.shard is not None:
+            self.engine.owns = self.shard.owns
         self.health = health.HealthServicer(experimental_non_blocking=True)
         self.in_flight = HandlersInFlight()
         self.server = grpc.server(
@@ -435,7 +458,7 @@ class StorageServer:
             settings, self.engine, self.metrics.registry, self.address, self._set_health
         )
         pb_grpc.add_StorageServiceServicer_to_server(
-            StorageServicer(self.engine, self.member), self.server
+            StorageServicer(self.engine, self.member, self.shard), self.server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.metrics_server: MetricsServer | None = None

@@ -266,7 +266,7 @@ class GetStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ("concepts", "associations", "vectors", "writes", "batches", "commits", "pending", "store_bytes", "uptime_seconds", "last_snapshot_time", "sequence", "dimension", "rejected", "replication")
+    __slots__ = ("concepts", "associations", "vectors", "writes", "batches", "commits", "pending", "store_bytes", "uptime_seconds", "last_snapshot_time", "sequence", "dimension", "rejected", "replication", "shard")
     CONCEPTS_FIELD_NUMBER: _ClassVar[int]
     ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
     VECTORS_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +281,7 @@ class GetStatsResponse(_message.Message):
     DIMENSION_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     REPLICATION_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
     concepts: int
     associations: int
     vectors: int
@@ -295,7 +296,74 @@ class GetStatsResponse(_message.Message):
     dimension: int
     rejected: int
     replication: ReplicationStatus
-    def __init__(self, concepts: _Optional[int] = ..., associations: _Optional[int] = ..., vectors: _Optional[int] = ..., writes: _Optional[int] = ..., batches: _Optional[int] = ..., commits: _Optional[int] = ..., pending: _Optional[int] = ..., store_bytes: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., last_snapshot_time: _Optional[float] = ..., sequence: _Optional[int] = ..., dimension: _Optional[int] = ..., rejected: _Optional[int] = ..., replication: _Optional[_Union[ReplicationStatus, _Mapping]] = ...) -> None: ...
+    shard: ShardStatus
+    def __init__(self, concepts: _Optional[int] = ..., associations: _Optional[int] = ..., vectors: _Optional[int] = ..., writes: _Optional[int] = ..., batches: _Optional[int] = ..., commits: _Optional[int] = ..., pending: _Optional[int] = ..., store_bytes: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., last_snapshot_time: _Optional[float] = ..., sequence: _Optional[int] = ..., dimension: _Optional[int] = ..., rejected: _Optional[int] = ..., replication: _Optional[_Union[ReplicationStatus, _Mapping]] = ..., shard: _Optional[_Union[ShardStatus, _Mapping]] = ...) -> None: ...
+
+class ShardStatus(_message.Message):
+    __slots__ = ("index", "count", "map_version")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    MAP_VERSION_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    count: int
+    map_version: str
+    def __init__(self, index: _Optional[int] = ..., count: _Optional[int] = ..., map_version: _Optional[str] = ...) -> None: ...
+
+class GetNeighborsBatchRequest(_message.Message):
+    __slots__ = ("concept_ids", "direction", "types", "limit", "min_sequence")
+    CONCEPT_IDS_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    concept_ids: _containers.RepeatedScalarFieldContainer[str]
+    direction: Direction
+    types: _containers.RepeatedScalarFieldContainer[AssociationType]
+    limit: int
+    min_sequence: int
+    def __init__(self, concept_ids: _Optional[_Iterable[str]] = ..., direction: _Optional[_Union[Direction, str]] = ..., types: _Optional[_Iterable[_Union[AssociationType, str]]] = ..., limit: _Optional[int] = ..., min_sequence: _Optional[int] = ...) -> None: ...
+
+class NeighborList(_message.Message):
+    __slots__ = ("found", "neighbors")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBORS_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    neighbors: _containers.RepeatedCompositeFieldContainer[Neighbor]
+    def __init__(self, found: _Optional[bool] = ..., neighbors: _Optional[_Iterable[_Union[Neighbor, _Mapping]]] = ...) -> None: ...
+
+class GetNeighborsBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[NeighborList]
+    def __init__(self, results: _Optional[_Iterable[_Union[NeighborList, _Mapping]]] = ...) -> None: ...
+
+class ScanEdgesRequest(_message.Message):
+    __slots__ = ("after", "limit")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    after: bytes
+    limit: int
+    def __init__(self, after: _Optional[bytes] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class EdgeHalf(_message.Message):
+    __slots__ = ("concept_id", "other_id", "direction", "type")
+    CONCEPT_ID_FIELD_NUMBER: _ClassVar[int]
+    OTHER_ID_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    concept_id: str
+    other_id: str
+    direction: Direction
+    type: AssociationType
+    def __init__(self, concept_id: _Optional[str] = ..., other_id: _Optional[str] = ..., direction: _Optional[_Union[Direction, str]] = ..., type: _Optional[_Union[AssociationType, str]] = ...) -> None: ...
+
+class ScanEdgesResponse(_message.Message):
+    __slots__ = ("halves", "next")
+    HALVES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FIELD_NUMBER: _ClassVar[int]
+    halves: _containers.RepeatedCompositeFieldContainer[EdgeHalf]
+    next: bytes
+    def __init__(self, halves: _Optional[_Iterable[_Union[EdgeHalf, _Mapping]]] = ..., next: _Optional[bytes] = ...) -> None: ...
 
 class FlushRequest(_message.Message):
     __slots__ = ()

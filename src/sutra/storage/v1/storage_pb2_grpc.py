@@ -99,6 +99,16 @@ class StorageServiceStub:
                 request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DigestRequest.SerializeToString,
                 response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DigestResponse.FromString,
                 _registered_method=True)
+        self.GetNeighborsBatch = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/GetNeighborsBatch',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetNeighborsBatchRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetNeighborsBatchResponse.FromString,
+                _registered_method=True)
+        self.ScanEdges = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/ScanEdges',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServiceServicer:
@@ -193,6 +203,20 @@ class StorageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetNeighborsBatch(self, request, context):
+        """The neighbours of many concepts in one call (a path-search frontier on a shard).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScanEdges(self, request, context):
+        """The association halves stored here, in key order, a page at a time (`sutra storage check`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -260,6 +284,16 @@ def add_StorageServiceServicer_to_server(servicer, server):
                     servicer.Digest,
                     request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DigestRequest.FromString,
                     response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DigestResponse.SerializeToString,
+            ),
+            'GetNeighborsBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNeighborsBatch,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetNeighborsBatchRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.GetNeighborsBatchResponse.SerializeToString,
+            ),
+            'ScanEdges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScanEdges,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -613,6 +647,60 @@ class StorageService:
             '/sutra.storage.v1.StorageService/Digest',
             sutra_dot_storage_dot_v1_dot_storage__pb2.DigestRequest.SerializeToString,
             sutra_dot_storage_dot_v1_dot_storage__pb2.DigestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNeighborsBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/GetNeighborsBatch',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.GetNeighborsBatchRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.GetNeighborsBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScanEdges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/ScanEdges',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesResponse.FromString,
             options,
             channel_credentials,
             insecure,
