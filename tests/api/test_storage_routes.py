@@ -7,6 +7,7 @@ shows that /ready names it and that storage routes do not depend on it.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -75,6 +76,34 @@ def test_get_concept(http: httpx.Client, facts: dict[str, str]) -> None:
     reply = http.get(f"/concepts/{facts['fire'].upper()}", params={"include_embedding": True})
     assert reply.status_code == 200
     assert np.allclose(reply.json()["embedding"], unit(0), atol=1e-6)
+
+
+def test_lean_and_full_reads_answer_alike(http: httpx.Client, facts: dict[str, str]) -> None:
+    """A plain read (sutra.api.lean) and the same read through FastAPI's handler (a query
+    string the lean one does not know) give the same status, headers and bytes."""
+    cid = facts["smoke"]
+    labels = {"route": "/concepts/{concept_id}", "method": "GET", "status": "200"}
+    before = metric(http.get("/metrics").text, "sutra_api_requests_total", **labels)
+    for lean, full in (
+        ("", "?include_embedding=False&unknown=1"),
+        ("?include_embedding=false", "?include_embedding=0"),
+        ("?include_embedding=true", "?include_embedding=True"),
+    ):
+        a, b = http.get(f"/concepts/{cid}{lean}"), http.get(f"/concepts/{cid.upper()}{full}")
+        assert a.status_code == b.status_code == 200, (a.text, b.text)
+        # Each read counts itself: the bytes are the same but for that count.
+        count = re.compile(rb'"access_count":\d+')
+        assert count.sub(b"", a.content) == count.sub(b"", b.content)
+        assert b.json()["access_count"] == a.json()["access_count"] + 1
+        varying = ("date", "content-length")
+        assert {k: v for k, v in a.headers.items() if k not in varying} == {
+            k: v for k, v in b.headers.items() if k not in varying
+        }
+    after = metric(http.get("/metrics").text, "sutra_api_requests_total", **labels)
+    assert after - before == 6  # both kinds are counted
+    wrong = http.get(f"/concepts/{cid}?include_embedding=maybe")
+    assert_error(wrong, 422, field="include_embedding")
+    assert_error(http.get(f"/concepts/{cid}%0A"), 422, field="concept_id")
 
 
 def test_unknown_concept_is_404_and_a_bad_id_is_422(http: httpx.Client) -> None:

@@ -306,3 +306,34 @@ def test_the_not_blank_pattern_agrees_with_the_stores_idea_of_blank() -> None:
     for code in range(0x110000):
         char = chr(code)
         assert (re.search(NOT_BLANK, char) is None) == char.isspace(), hex(code)
+
+
+def test_lean_reads_only_plain_requests_and_only_simple_routes() -> None:
+    from fastapi import APIRouter, Depends
+
+    from sutra.api.lean import serve_lean
+    from sutra.api.routers.concepts import plain_read
+
+    cid = "ab" * 16
+
+    def scope(concept_id: str, query: bytes = b"") -> dict:
+        return {"path_params": {"concept_id": concept_id}, "query_string": query}
+
+    plain = {"concept_id": cid.upper(), "include_embedding": False}
+    assert plain_read(scope(cid.upper())) == plain
+    assert plain_read(scope(cid, b"include_embedding=true"))["include_embedding"] is True
+    # Anything else is left to FastAPI's validation.
+    for odd in (scope(cid + "\n"), scope(cid[:-1]), scope("g" * 32), scope(cid, b"x=1")):
+        assert plain_read(odd) is None
+
+    async def number() -> int:
+        return 1
+
+    router = APIRouter()
+
+    @router.get("/deep")
+    async def deep(n: int = Depends(number)) -> dict:
+        return {"n": n}
+
+    with pytest.raises(TypeError, match="take the request only"):
+        serve_lean(router, "/deep", plain_read)

@@ -21,8 +21,8 @@ from sutra.api.ratelimit import DEFAULT_GROUP, RateLimiter
 from sutra.api.settings import ApiSettings
 from sutra.api.storage import StorageGateway
 from sutra.common.http import ServiceError
-from sutra.storage.aio import AsyncStorageClient
 from sutra.storage.errors import StorageError
+from sutra.storage.shards.aio import async_storage_client
 
 Reply = TypeVar("Reply")
 
@@ -85,7 +85,7 @@ class Gateway:
 
     async def start(self) -> None:
         s = self.settings
-        client = AsyncStorageClient(s.storage_server, timeout=s.storage_timeout)
+        client = async_storage_client(s.storage_server, timeout=s.storage_timeout)
         self._storage = StorageGateway(client, self.storage_guard, self.metrics)
         self._hybrid = HybridClient(s.hybrid_url, timeout=s.hybrid_timeout)
         self._cache = make_cache(

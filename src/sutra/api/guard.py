@@ -69,26 +69,30 @@ class Guard:
             dependency, policy, clock=clock, on_change=self._changed, on_record=self._recorded
         )
         # Every series exists from the start at 0, so rate() and alerts see the first event.
-        for reason in ("open", "bulkhead", "deadline"):
-            metrics.rejected.labels(dependency=dependency, reason=reason)
-        for outcome in ("success", "failure"):
-            metrics.outcomes.labels(dependency=dependency, outcome=outcome)
+        # The children of the per-call series are kept: `labels()` costs a lock and a lookup.
+        self._rejected = {
+            reason: metrics.rejected.labels(dependency=dependency, reason=reason)
+            for reason in ("open", "bulkhead", "deadline")
+        }
+        self._outcomes = {
+            failed: metrics.outcomes.labels(dependency=dependency, outcome=outcome)
+            for failed, outcome in ((False, "success"), (True, "failure"))
+        }
         for state in State:
             metrics.transitions.labels(dependency=dependency, state=state.value)
-        metrics.slow_calls.labels(dependency=dependency)
+        self._slow_calls = metrics.slow_calls.labels(dependency=dependency)
         metrics.degraded.labels(dependency=dependency)
 
     def _changed(self, state: State) -> None:
         self.metrics.transitions.labels(dependency=self.dependency, state=state.value).inc()
 
     def _recorded(self, failed: bool, slow: bool) -> None:
-        outcome = "failure" if failed else "success"
-        self.metrics.outcomes.labels(dependency=self.dependency, outcome=outcome).inc()
+        self._outcomes[failed].inc()
         if slow:
-            self.metrics.slow_calls.labels(dependency=self.dependency).inc()
+            self._slow_calls.inc()
 
     def rejected(self, reason: str) -> None:
-        self.metrics.rejected.labels(dependency=self.dependency, reason=reason).inc()
+        self._rejected[reason].inc()
 
     def timeout(self, deadline: Deadline, cap: float) -> float:
         """The time the next call may take: min(cap, the request's budget left); 504 if none."""

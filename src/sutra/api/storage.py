@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sutra.api.breaker import DependencyFailure
 from sutra.api.deadline import Deadline
@@ -41,6 +41,14 @@ class StorageGateway:
         self.client = client
         self.guard = guard
         self.metrics = metrics
+        self._timers: dict[str, Any] = {}  # operation -> its downstream histogram child
+
+    def _timer(self, operation: str) -> Any:
+        timer = self._timers.get(operation)
+        if timer is None:
+            timer = self.metrics.downstream.labels(dependency=DEPENDENCY, operation=operation)
+            self._timers[operation] = timer
+        return timer
 
     async def call(
         self,
@@ -91,8 +99,6 @@ class StorageGateway:
                     )
                 ) from None
             finally:
-                self.metrics.downstream.labels(dependency=DEPENDENCY, operation=operation).observe(
-                    time.perf_counter() - started
-                )
+                self._timer(operation).observe(time.perf_counter() - started)
 
         return await self.guard.call(attempt)

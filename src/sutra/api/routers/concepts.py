@@ -6,9 +6,11 @@ import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
+from starlette.types import Scope
 
 from sutra.api import models as m
 from sutra.api.deps import GatewayDep, RequestDeadline
+from sutra.api.lean import serve_lean
 from sutra.api.routers.errors import errors
 from sutra.common.http import ServiceError
 from sutra.storage.client import AssociationType, Direction
@@ -16,6 +18,13 @@ from sutra.storage.client import AssociationType, Direction
 router = APIRouter(tags=["concepts"])
 
 _HEX_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+_HEX_ID_EXACT = re.compile(r"[0-9a-fA-F]{32}")  # fullmatch: no newline slips past `$`
+# The query strings of a plain read, and the include_embedding each means.
+_PLAIN_QUERIES = {
+    b"": False,
+    b"include_embedding=false": False,
+    b"include_embedding=true": True,
+}
 _TYPES = {t.value: t.name.lower() for t in AssociationType}
 _DIRECTIONS = {Direction.OUTGOING: "outgoing", Direction.INCOMING: "incoming"}
 
@@ -64,6 +73,19 @@ async def get_concept(
         access_count=concept.access_count,
         embedding=None if embedding is None else embedding.tolist(),
     )
+
+
+def plain_read(scope: Scope) -> dict[str, Any] | None:
+    """A read with a well-formed id and no query but include_embedding=true|false: served
+    by the lean handler (sutra.api.lean); FastAPI's handler validates every other one."""
+    embedding = _PLAIN_QUERIES.get(scope["query_string"])
+    concept_id = scope["path_params"].get("concept_id", "")
+    if embedding is None or _HEX_ID_EXACT.fullmatch(concept_id) is None:
+        return None
+    return {"concept_id": concept_id, "include_embedding": embedding}
+
+
+serve_lean(router, "/concepts/{concept_id}", plain_read)
 
 
 @router.get(
