@@ -21,6 +21,7 @@ timeout (SUTRA_HYBRID_STORAGE_TIMEOUT) as before.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -33,7 +34,12 @@ from sutra.hybrid.learning import Learner
 from sutra.hybrid.metrics import HybridMetrics
 from sutra.hybrid.reasoning import Reasoner, bounded_embed
 from sutra.hybrid.settings import HybridSettings
-from sutra.storage.client import CallerDeadlineExceeded, RetryPolicy, StorageClient
+from sutra.storage.client import (
+    CallerDeadlineExceeded,
+    RetryPolicy,
+    StorageClient,
+    in_storage_call,
+)
 from sutra.storage.errors import (
     DeadlineExceeded,
     InvalidArgument,
@@ -138,8 +144,10 @@ class Hybrid:
         """Run blocking work in the pool, not started (and not awaited) past `deadline`;
         storage, queue and deadline failures become ServiceErrors."""
         loop = asyncio.get_running_loop()
+        worker: list[int] = []  # the thread that took the work
 
         def start() -> T:
+            worker.append(threading.get_ident())
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError("the deadline passed while waiting for a worker")
             return fn()
@@ -150,6 +158,9 @@ class Hybrid:
                 return await work
             return await asyncio.wait_for(work, deadline - time.monotonic() + DEADLINE_GRACE)
         except Exception as exc:
+            if isinstance(exc, TimeoutError) and worker and in_storage_call(worker[0]):
+                # Cut while waiting for storage: its answer, not hybrid's work, was missing.
+                exc = CallerDeadlineExceeded("no answer within the request's deadline", called=True)
             error = service_error(exc)
             if error is None:
                 raise

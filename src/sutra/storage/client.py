@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import pathlib
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -157,6 +158,16 @@ class AssociationInput:
     confidence: float | None = None
     weight: float | None = None
     label: str = ""  # at most 200 characters
+
+
+# The threads now inside a storage call (thread idents). A caller whose deadline passes while
+# its worker is in one can name storage at once, without waiting for the worker to report.
+_CALLING: set[int] = set()
+
+
+def in_storage_call(thread_id: int) -> bool:
+    """Is that thread waiting for storage right now?"""
+    return thread_id in _CALLING
 
 
 class CallerDeadlineExceeded(DeadlineExceeded):
@@ -376,6 +387,8 @@ class StorageClient:
         delays = (retry or self.retry).delays() if idempotent else iter(())
         while True:
             allowed = self._allowed(timeout)
+            thread = threading.get_ident()
+            _CALLING.add(thread)
             try:
                 return method(request, timeout=allowed)
             except grpc.RpcError as exc:
@@ -396,6 +409,8 @@ class StorageClient:
                         ) from None
                     details = f"{self.target}: no answer within {allowed} s"
                 raise error_for(code, details) from None
+            finally:
+                _CALLING.discard(thread)
 
     def _time_for(self, delay: float) -> bool:
         """Does a retry after `delay` seconds still start before the deadline?"""
