@@ -12,7 +12,7 @@ from sutra.storage.client import StorageClient
 from sutra.storage.errors import FailedPrecondition, StorageError, Unavailable
 from tests.replication.support import Shard
 
-WRITERS = 3
+WRITERS = 16
 
 
 class Load:

@@ -62,6 +62,11 @@ def _install(root: str | Path, name: str, data_dir: Path) -> None:
         snapshots.restore(local, data_dir, force=True)
 
 
+def _where(root: str | Path, snapshot: str) -> str:
+    """Where snapshot `snapshot` of `root` is, as its owner would name it."""
+    return remote.parse(str(root)).url(snapshot) if remote.is_remote(root) else snapshot
+
+
 def bootstrap(settings: Any) -> int | None:
     """Restore a snapshot into the follower's store when it needs one; its log sequence."""
     root = settings.storage_snapshot_dir
@@ -82,6 +87,7 @@ def bootstrap(settings: Any) -> int | None:
         stream.close()
     if applied and applied + 1 >= first:
         return None  # the log holds everything after this store: replay it
+    corrupt: list[str] = []
     for snapshot, sequence in _candidates(root):
         if sequence <= applied or sequence + 1 < first:
             continue  # not newer than the store, or the log no longer reaches it
@@ -89,6 +95,7 @@ def bootstrap(settings: Any) -> int | None:
             _install(root, snapshot, data_dir)
         except (snapshots.SnapshotCorrupt, remote.RemoteError) as exc:
             log_event(log, "snapshot_skipped", logging.WARNING, path=snapshot, error=str(exc))
+            corrupt.append(f"{_where(root, snapshot)} ({exc})")
             continue
         log_event(log, "bootstrapped_from_snapshot", path=snapshot, sequence=sequence)
         return sequence
@@ -96,6 +103,7 @@ def bootstrap(settings: Any) -> int | None:
         return None  # a new store and nothing purged yet: replay the whole log
     raise FailedPrecondition(
         f"the log of stream {settings.storage_stream} starts at sequence {first} but this "
-        f"store has applied {applied}, and no snapshot in {root} reaches it; "
-        "take a newer snapshot"
+        f"store has applied {applied}, and no snapshot in {root} reaches it"
+        + "".join(f"; skipped {bad}" for bad in corrupt)
+        + "; take a newer snapshot"
     )
