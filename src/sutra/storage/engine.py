@@ -37,14 +37,13 @@ import collections
 import contextlib
 import dataclasses
 import fcntl
-import itertools
 import logging
 import math
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +55,6 @@ import numpy as np
 from sutra.common.logging import log_event
 from sutra.storage import layout
 from sutra.storage.errors import (
-    AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -67,26 +65,24 @@ from sutra.storage.errors import (
 from sutra.storage.ids import InvalidId, concept_id_for, format_id, parse_id
 from sutra.storage.layout import INCOMING, OUTGOING, ConceptRecord, EdgeRecord, edge_key
 from sutra.storage.metrics import StorageMetrics
-from sutra.storage.model import Concept, Edge, SnapshotInfo, Stats
-from sutra.storage.snapshots import SnapshotError, SnapshotWriter
+from sutra.storage.model import ASSOCIATION_TYPES, Stats
+from sutra.storage.model import Concept as Concept  # re-exported: the engine's public names
+from sutra.storage.reads import DEFAULT_PATH_DEPTH as DEFAULT_PATH_DEPTH
+from sutra.storage.reads import MAX_GET_CONCEPTS as MAX_GET_CONCEPTS
+from sutra.storage.reads import MAX_PATH_DEPTH as MAX_PATH_DEPTH
+from sutra.storage.reads import MAX_PATH_VISITED as MAX_PATH_VISITED
+from sutra.storage.reads import EngineReads
+from sutra.storage.reads import Neighbor as Neighbor
+from sutra.storage.snapshotting import EngineSnapshots
 
 log = logging.getLogger("sutra.storage.engine")
 
-ASSOCIATION_TYPES = ("semantic", "causal", "temporal", "hierarchical", "compositional")
 MAX_STRENGTH = 10.0
 STRENGTHEN = 1.02
 DEFAULT_STRENGTH = 1.0
 DEFAULT_CONFIDENCE = 1.0
 DEFAULT_WEIGHT = 1.0
-DEFAULT_PATH_DEPTH = 6
-MAX_PATH_DEPTH = 32
-MAX_PATH_VISITED = 200_000
-MAX_K = 10_000
-MAX_GET_CONCEPTS = 1_000
 MAX_LABEL = 200  # characters of an association's label
-MAX_EF = 100_000
-SNAPSHOT_CHUNK = 1 << 20
-MAX_SNAPSHOT_CHUNK = 4 << 20
 INDEX_DIR = "index"
 OWNER_LOCK = "server.lock"
 
@@ -116,16 +112,6 @@ class WriteResult:
     associations: int
     sequence: int
     token: int = 0  # the log sequence that holds this write (replicated stores), else 0
-
-
-@dataclass(frozen=True, slots=True)
-class Neighbor:
-    concept_id: str
-    type: int
-    confidence: float
-    weight: float
-    direction: int  # layout.OUTGOING or layout.INCOMING
-    label: str = ""
 
 
 @dataclass(slots=True)
@@ -190,7 +176,7 @@ def _check_fraction(value: float, what: str) -> float:
     return float(value)
 
 
-class Engine:
+class Engine(EngineReads, EngineSnapshots):
     """One LMDB store, its writer thread and its vector index."""
 
     def __init__(
@@ -795,244 +781,6 @@ class Engine:
                 record.access_count += count
                 txn.put(key, record.encode(), db=self.dbs.concepts)
 
-    # ----------------------------------------------------------------- reads
-
-    def _parse(self, concept_id: str, what: str = "concept_id") -> bytes:
-        try:
-            return parse_id(concept_id, what)
-        except InvalidId as exc:
-            raise InvalidArgument(str(exc)) from None
-
-    def _concept(
-        self, txn: lmdb.Transaction, raw_id: bytes, *, embedding: bool, extra_access: int = 0
-    ) -> Concept | None:
-        raw = txn.get(raw_id, db=self.dbs.concepts)
-        if raw is None:
-            return None
-        record = ConceptRecord.decode(raw)
-        vector = None
-        if embedding and record.has_vector:
-            stored = txn.get(raw_id, db=self.dbs.vectors)
-            if stored is not None:
-                vector = np.frombuffer(stored, dtype="<f4").copy()
-        with self._access_lock:
-            pending = self._access.get(raw_id, 0)
-        return Concept(
-            id=format_id(raw_id),
-            content=record.content,
-            embedding=vector,
-            strength=record.strength,
-            confidence=record.confidence,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            access_count=record.access_count + pending + extra_access,
-        )
-
-    def get_concept(self, concept_id: str, *, embedding: bool = True) -> Concept | None:
-        """The concept, counting this read in its access count; None when unknown."""
-        raw_id = self._parse(concept_id)
-        with self.env.begin() as txn:
-            concept = self._concept(txn, raw_id, embedding=embedding, extra_access=1)
-        if concept is not None:
-            with self._access_lock:
-                self._access[raw_id] = self._access.get(raw_id, 0) + 1
-        return concept
-
-    def get_concepts(
-        self, concept_ids: Sequence[str], *, embedding: bool = False
-    ) -> list[Concept | None]:
-        """Each concept of `concept_ids` (None when unknown), in order, from ONE read transaction.
-
-        Every id is checked before anything is read; each concept found counts as read once
-        per time it is asked for, as `get_concept` counts it.
-        """
-        if len(concept_ids) > MAX_GET_CONCEPTS:
-            raise InvalidArgument(
-                f"concept_ids holds {len(concept_ids)} ids, more than the limit of "
-                f"{MAX_GET_CONCEPTS} per request"
-            )
-        raw_ids = [self._parse(cid, f"concept_ids[{i}]") for i, cid in enumerate(concept_ids)]
-        asked: dict[bytes, int] = {}  # reads of each id in this request so far
-        found: list[Concept | None] = []
-        with self.env.begin() as txn:
-            for raw_id in raw_ids:
-                extra = asked.get(raw_id, 0) + 1
-                concept = self._concept(txn, raw_id, embedding=embedding, extra_access=extra)
-                if concept is not None:
-                    asked[raw_id] = extra
-                found.append(concept)
-        if asked:
-            with self._access_lock:
-                for raw_id, count in asked.items():
-                    self._access[raw_id] = self._access.get(raw_id, 0) + count
-        return found
-
-    def _edges_of(
-        self, txn: lmdb.Transaction, node: bytes, direction: int = 0
-    ) -> Iterator[tuple[bytes, int, int, EdgeRecord]]:
-        """(other, direction, type, record) of every edge stored under `node`."""
-        prefix = node + bytes((direction,)) if direction else node
-        cursor = txn.cursor(db=self.dbs.edges)
-        if not cursor.set_range(prefix):
-            return
-        for key, value in cursor:
-            if not key.startswith(prefix):
-                break
-            _, edge_dir, other, kind = layout.split_edge_key(key)
-            yield other, edge_dir, kind, EdgeRecord.decode(value)
-
-    def neighbors(
-        self,
-        concept_id: str,
-        *,
-        direction: int = 0,
-        types: Iterable[int] = (),
-        limit: int = 0,
-    ) -> list[Neighbor]:
-        raw_id = self._parse(concept_id)
-        if direction not in (0, OUTGOING, INCOMING):
-            raise InvalidArgument(f"direction must be 0, 1 or 2, got {direction}")
-        if limit < 0:
-            raise InvalidArgument(f"limit must be >= 0, got {limit}")
-        wanted = set(types)
-        if any(t not in range(len(ASSOCIATION_TYPES)) for t in wanted):
-            raise InvalidArgument(f"association types must be 0..4, got {sorted(wanted)}")
-        found: list[Neighbor] = []
-        with self.env.begin() as txn:
-            if txn.get(raw_id, db=self.dbs.concepts) is None:
-                raise NotFound(f"concept {format_id(raw_id)} does not exist")
-            for other, edge_dir, kind, record in self._edges_of(txn, raw_id, direction):
-                if wanted and kind not in wanted:
-                    continue
-                found.append(
-                    Neighbor(
-                        format_id(other),
-                        kind,
-                        record.confidence,
-                        record.weight,
-                        edge_dir,
-                        record.label,
-                    )
-                )
-                if limit and len(found) >= limit:
-                    break
-        return found
-
-    def find_path(
-        self, start_id: str, end_id: str, *, max_depth: int = 0, directed: bool = False
-    ) -> tuple[list[Concept], list[Edge]] | None:
-        """Shortest path by bidirectional BFS within one read transaction; None if none."""
-        start = self._parse(start_id, "start_id")
-        end = self._parse(end_id, "end_id")
-        if max_depth < 0 or max_depth > MAX_PATH_DEPTH:
-            raise InvalidArgument(f"max_depth must be within 0..{MAX_PATH_DEPTH}, got {max_depth}")
-        depth_limit = max_depth or DEFAULT_PATH_DEPTH
-        with self.env.begin() as txn:
-            for raw, what in ((start, "start"), (end, "end")):
-                if txn.get(raw, db=self.dbs.concepts) is None:
-                    raise NotFound(f"{what} concept {format_id(raw)} does not exist")
-            nodes = self._bidirectional_bfs(txn, start, end, depth_limit, directed)
-            if nodes is None:
-                return None
-            concepts = [self._concept(txn, n, embedding=False) for n in nodes]
-            edges = [self._best_edge(txn, a, b, directed) for a, b in itertools.pairwise(nodes)]
-        return [c for c in concepts if c is not None], edges
-
-    def _step(
-        self, txn: lmdb.Transaction, node: bytes, forward: bool, directed: bool
-    ) -> Iterator[bytes]:
-        direction = (OUTGOING if forward else INCOMING) if directed else 0
-        for other, _, _, _ in self._edges_of(txn, node, direction):
-            yield other
-
-    def _bidirectional_bfs(
-        self, txn: lmdb.Transaction, start: bytes, end: bytes, depth_limit: int, directed: bool
-    ) -> list[bytes] | None:
-        if start == end:
-            return [start]
-        # parent maps and distances from each side; expand the smaller frontier a level.
-        parents = ({start: None}, {end: None})
-        dist = ({start: 0}, {end: 0})
-        frontiers = ([start], [end])
-        depths = [0, 0]
-        while frontiers[0] and frontiers[1] and depths[0] + depths[1] < depth_limit:
-            side = 0 if len(frontiers[0]) <= len(frontiers[1]) else 1
-            other = 1 - side
-            next_frontier: list[bytes] = []
-            meetings: list[bytes] = []
-            for node in frontiers[side]:
-                for neighbor in self._step(txn, node, forward=side == 0, directed=directed):
-                    if neighbor in parents[side]:
-                        continue
-                    parents[side][neighbor] = node  # type: ignore[assignment]
-                    dist[side][neighbor] = depths[side] + 1
-                    next_frontier.append(neighbor)
-                    if neighbor in parents[other]:
-                        meetings.append(neighbor)
-            depths[side] += 1
-            frontiers = (
-                (next_frontier, frontiers[1]) if side == 0 else (frontiers[0], next_frontier)
-            )
-            if meetings:
-                meet = min(meetings, key=lambda n: dist[other][n])
-                if depths[side] + dist[other][meet] > depth_limit:
-                    return None
-                return self._join(parents, meet)
-            if len(parents[0]) + len(parents[1]) > MAX_PATH_VISITED:
-                return None
-        return None
-
-    @staticmethod
-    def _join(parents: tuple[dict, dict], meet: bytes) -> list[bytes]:
-        head: list[bytes] = []
-        node: bytes | None = meet
-        while node is not None:
-            head.append(node)
-            node = parents[0][node]
-        head.reverse()
-        node = parents[1][meet]
-        while node is not None:
-            head.append(node)
-            node = parents[1][node]
-        return head
-
-    def _best_edge(self, txn: lmdb.Transaction, a: bytes, b: bytes, directed: bool) -> Edge:
-        """The most confident association joining a and b (a -> b first if directed)."""
-        best: Edge | None = None
-        for other, edge_dir, kind, record in self._edges_of(txn, a, OUTGOING if directed else 0):
-            if other != b:
-                continue
-            source, target = (a, b) if edge_dir == OUTGOING else (b, a)
-            candidate = Edge(
-                format_id(source), format_id(target), kind, record.confidence, record.weight
-            )
-            if best is None or candidate.confidence > best.confidence:
-                best = candidate
-        assert best is not None, "a path edge must exist in the transaction that found it"
-        return best
-
-    def search(
-        self, query: Sequence[float] | np.ndarray, k: int, ef_search: int | None = None
-    ) -> list[tuple[str, float]]:
-        if k <= 0 or k > MAX_K:
-            raise InvalidArgument(f"k must be within 1..{MAX_K}, got {k}")
-        if ef_search is not None and (ef_search <= 0 or ef_search > MAX_EF):
-            raise InvalidArgument(f"ef_search must be within 1..{MAX_EF}, got {ef_search}")
-        vector = self.check_vector(query, "query_vector")
-        assert vector is not None
-        # Cosine similarity ignores length, so the query is scaled to unit length first, in
-        # float64: a vector of tiny (subnormal) float32 values has a direction too, and its
-        # float32 norm would underflow to zero.
-        exact = vector.astype(np.float64)
-        norm = float(np.linalg.norm(exact))
-        if not norm > 0.0:
-            raise InvalidArgument("query_vector must not be all zeros")
-        vector = (exact / norm).astype(np.float32)
-        started = time.perf_counter()
-        hits = self.index.search(vector, k, ef_search)  # type: ignore[attr-defined]
-        self.metrics.search_seconds.observe(time.perf_counter() - started)
-        return [(format_id(key), float(score)) for key, score in hits]
-
     def store_bytes(self) -> int:
         info = self.env.info()
         return int((info["last_pgno"] + 1) * self.env.stat()["psize"])
@@ -1055,131 +803,6 @@ class Engine:
             dimension=self.dimension,
             rejected=self._rejected,
         )
-
-    # ------------------------------------------------------------- snapshots
-
-    def stream_snapshot(
-        self, chunk_bytes: int = 0, *, record: bool = True
-    ) -> Iterator[SnapshotInfo | bytes | tuple[int, str]]:
-        """A consistent compacted copy: header info, data chunks, then (total, sha256).
-
-        LMDB copies from one read transaction while writes go on; the header's counters
-        come from that same transaction, so they describe exactly the streamed data.
-        With `record`, the end of the stream is recorded as the last snapshot's time (the
-        receiver's own checks come after; the server cannot see them).
-        """
-        import hashlib
-
-        if chunk_bytes < 0 or chunk_bytes > MAX_SNAPSHOT_CHUNK:
-            raise InvalidArgument(f"chunk_bytes must be within 0..{MAX_SNAPSHOT_CHUNK}")
-        chunk_bytes = chunk_bytes or SNAPSHOT_CHUNK
-        txn = self.env.begin()
-        try:
-            meta = layout.read_meta(txn, self.dbs.meta)
-            read_fd, write_fd = os.pipe()
-        except BaseException:
-            txn.abort()
-            raise
-        failure: list[BaseException] = []
-
-        def copy() -> None:
-            try:
-                self.env.copyfd(write_fd, compact=True, txn=txn)
-            except BaseException as exc:
-                failure.append(exc)
-            finally:
-                os.close(write_fd)
-
-        copier = threading.Thread(target=copy, name="storage-snapshot", daemon=True)
-        copier.start()
-        pipe = os.fdopen(read_fd, "rb")
-        try:
-            yield SnapshotInfo(
-                path="",
-                size_bytes=0,
-                sha256="",
-                sequence=meta["sequence"],
-                concepts=meta["concepts"],
-                associations=meta["associations"],
-                vectors=meta["vectors"],
-                created_at=time.time(),
-            )
-            digest = hashlib.sha256()
-            total = 0
-            while chunk := pipe.read(chunk_bytes):
-                digest.update(chunk)
-                total += len(chunk)
-                yield chunk
-            copier.join()
-            if failure:
-                raise StorageError(f"snapshot copy failed: {failure[0]}")
-            if record:
-                self._record_snapshot(time.time())
-            yield (total, digest.hexdigest())
-        finally:
-            pipe.close()  # an abandoned stream ends the copier with EPIPE
-            copier.join()
-            txn.abort()
-
-    def snapshot_to(self, destination: Path) -> SnapshotInfo:
-        """Write a snapshot into the new directory `destination` on this host, atomically."""
-        if not destination.is_absolute():
-            raise InvalidArgument(f"destination must be an absolute path, got {str(destination)!r}")
-        try:
-            writer = SnapshotWriter(destination)
-        except SnapshotError as exc:
-            cls = AlreadyExists if destination.exists() else FailedPrecondition
-            raise cls(str(exc)) from None
-        except OSError as exc:
-            raise FailedPrecondition(f"cannot write {destination}: {exc.strerror}") from None
-        with writer:
-            parts = self.stream_snapshot(record=False)
-            header = next(parts)
-            assert isinstance(header, SnapshotInfo)
-            trailer: tuple[int, str] | None = None
-            for part in parts:
-                if isinstance(part, bytes):
-                    writer.write(part)
-                else:
-                    trailer = part  # type: ignore[assignment]
-            assert trailer is not None
-            info = writer.commit(
-                sequence=header.sequence,
-                concepts=header.concepts,
-                associations=header.associations,
-                vectors=header.vectors,
-                created_at=header.created_at,
-                expected_size=trailer[0],
-                expected_sha256=trailer[1],
-            )
-        self._record_snapshot(time.time())  # only once it is fsynced under its final name
-        return info
-
-    def _record_snapshot(self, when: float) -> None:
-        """Store `when` as the last snapshot's time, durably, and show it in stats and metrics.
-
-        Its own write transaction (committed with fsync, as every commit of this store), not
-        the writer's queue: a full queue must not fail a snapshot that is already written, and
-        the key is not one of the counters the writer keeps. LMDB runs one write transaction
-        at a time, so this waits at most for the writer's current commit.
-
-        The snapshot's own copy was read before this, so it holds the time of the snapshot
-        before it (0 for the first). A store restored from it therefore starts with that older
-        time, and that is what it should report: the value is never later than the newest
-        snapshot of the store's data, so after a restore the too-old alert may fire early (a
-        restored store, whose new writes no snapshot holds yet, wants a fresh one anyway) but
-        never stays silent on a store whose backups stopped.
-        """
-        with self._snapshot_lock:  # two snapshots ending together: the later time wins
-            try:
-                with self.env.begin(write=True) as txn:
-                    stored = layout.write_last_snapshot(txn, self.dbs.meta, when)
-            except lmdb.Error as exc:
-                # The snapshot is complete; only its time is not kept past a restart.
-                log_event(log, "snapshot_time_not_stored", logging.ERROR, error=str(exc))
-                stored = max(self.last_snapshot_time, when)
-            self.last_snapshot_time = stored
-            self.metrics.last_snapshot.set(stored)
 
     # -------------------------------------------------------------- shutdown
 

@@ -23,6 +23,10 @@ class AssociationType(IntEnum):
     COMPOSITIONAL = 4
 
 
+# The association types, by their numeric value on the wire and in the store.
+ASSOCIATION_TYPES = ("semantic", "causal", "temporal", "hierarchical", "compositional")
+
+
 @dataclass(frozen=True)
 class Concept:
     id: str
