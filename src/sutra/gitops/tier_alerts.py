@@ -177,7 +177,8 @@ def _snapshot_rules(tier: str, backups: dict[str, Any], ns: str) -> list[dict[st
                 f"more than the {age} tier {tier} allows",
                 "description": f"Check the {SNAPSHOT_CRONJOB} CronJob's last Jobs and their logs "
                 f"(kubectl -n {ns} get jobs); run one now with {run_now} and check the "
-                "snapshot volume's free space. An age of decades means the store has no "
+                "snapshot's destination (the snapshot volume's free space, or the region's "
+                "bucket and its credentials file). An age of decades means the store has no "
                 "snapshot yet (a new tier).",
                 "runbook_url": runbook_url("SutraStorageSnapshotTooOld"),
             },
