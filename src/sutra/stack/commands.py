@@ -35,10 +35,12 @@ def register(subparsers: Any) -> None:
     up.add_argument("--no-demo", action="store_true", help="do not load the demo knowledge set")
     up.add_argument(
         "--tier",
-        choices=("low", "medium"),
+        choices=("low", "medium", "high"),
         default="low",
         help="low: one storage server (default); medium: its log replicated on a 3-node NATS "
-        "JetStream cluster, with 2 read followers (docs/storage-replication.md)",
+        "JetStream cluster, with 2 read followers (docs/storage-replication.md); high: the "
+        "store split into the tier table's shards behind the shard router "
+        "(docs/storage-sharding.md)",
     )
     up.set_defaults(func=run_up)
 
@@ -127,6 +129,10 @@ def run_up(args: argparse.Namespace) -> int:
         from sutra.stack.medium import medium_stack
 
         services = medium_stack(services, args.data_dir.resolve())
+    elif args.tier == "high":
+        from sutra.stack.high import high_stack
+
+        services = high_stack(services, args.data_dir.resolve())
 
     def after_ready(stack: Any) -> None:
         if not args.no_demo:
