@@ -64,13 +64,13 @@ from sutra.storage.errors import (
 )
 from sutra.storage.ids import InvalidId, concept_id_for, format_id, parse_id
 from sutra.storage.layout import INCOMING, OUTGOING, ConceptRecord, EdgeRecord, edge_key
+from sutra.storage.limits import DEFAULT_PATH_DEPTH as DEFAULT_PATH_DEPTH
+from sutra.storage.limits import MAX_GET_CONCEPTS as MAX_GET_CONCEPTS
+from sutra.storage.limits import MAX_PATH_DEPTH as MAX_PATH_DEPTH
+from sutra.storage.limits import MAX_PATH_VISITED as MAX_PATH_VISITED
 from sutra.storage.metrics import StorageMetrics
 from sutra.storage.model import ASSOCIATION_TYPES, Stats
 from sutra.storage.model import Concept as Concept  # re-exported: the engine's public names
-from sutra.storage.reads import DEFAULT_PATH_DEPTH as DEFAULT_PATH_DEPTH
-from sutra.storage.reads import MAX_GET_CONCEPTS as MAX_GET_CONCEPTS
-from sutra.storage.reads import MAX_PATH_DEPTH as MAX_PATH_DEPTH
-from sutra.storage.reads import MAX_PATH_VISITED as MAX_PATH_VISITED
 from sutra.storage.reads import EngineReads
 from sutra.storage.reads import Neighbor as Neighbor
 from sutra.storage.snapshotting import EngineSnapshots

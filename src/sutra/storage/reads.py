@@ -21,14 +21,15 @@ from sutra.storage.errors import (
 )
 from sutra.storage.ids import InvalidId, format_id, parse_id
 from sutra.storage.layout import INCOMING, OUTGOING, ConceptRecord, EdgeRecord
+from sutra.storage.limits import (
+    DEFAULT_PATH_DEPTH,
+    MAX_EF,
+    MAX_GET_CONCEPTS,
+    MAX_K,
+    MAX_PATH_DEPTH,
+    MAX_PATH_VISITED,
+)
 from sutra.storage.model import ASSOCIATION_TYPES, Concept, Edge
-
-DEFAULT_PATH_DEPTH = 6
-MAX_PATH_DEPTH = 32
-MAX_PATH_VISITED = 200_000
-MAX_K = 10_000
-MAX_GET_CONCEPTS = 1_000
-MAX_EF = 100_000
 
 
 @dataclass(frozen=True, slots=True)

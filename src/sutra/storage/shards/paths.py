@@ -14,8 +14,8 @@ import itertools
 from typing import TYPE_CHECKING
 
 from sutra.storage.client import Direction, Edge, Neighbor, Path
-from sutra.storage.engine import DEFAULT_PATH_DEPTH, MAX_PATH_DEPTH, MAX_PATH_VISITED
 from sutra.storage.errors import InvalidArgument, NotFound
+from sutra.storage.limits import DEFAULT_PATH_DEPTH, MAX_PATH_DEPTH, MAX_PATH_VISITED
 from sutra.storage.model import AssociationType
 from sutra.storage.v1 import storage_pb2 as pb
 

@@ -46,9 +46,9 @@ from sutra.storage.errors import (
     Unavailable,
 )
 from sutra.storage.ids import concept_id_for
+from sutra.storage.limits import MAX_BATCH_IDS
 from sutra.storage.model import AssociationType
 from sutra.storage.shards.map import ShardMap
-from sutra.storage.shards.service import MAX_BATCH_IDS
 from sutra.storage.v1 import storage_pb2 as pb
 
 __all__ = ["SHARDS_ENV", "ShardedStorageClient", "shards_from_env", "storage_client"]

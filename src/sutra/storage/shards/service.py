@@ -20,6 +20,7 @@ from typing import Any
 from sutra.storage import layout
 from sutra.storage.errors import FailedPrecondition, InvalidArgument, NotFound
 from sutra.storage.ids import format_id
+from sutra.storage.limits import MAX_BATCH_IDS
 from sutra.storage.settings import StorageSettings
 from sutra.storage.shards.map import ShardMap
 from sutra.storage.v1 import storage_pb2 as pb
@@ -27,7 +28,6 @@ from sutra.storage.v1 import storage_pb2 as pb
 __all__ = ["MAX_BATCH_IDS", "MAX_SCAN", "ShardRole", "neighbors_batch", "scan_edges", "setup"]
 
 IDENTITY_FILE = "shard.json"
-MAX_BATCH_IDS = 10_000  # ids per GetNeighborsBatch request
 MAX_SCAN = 10_000  # halves per ScanEdges page
 
 
