@@ -22,7 +22,11 @@ from sutra.storage.client import (
     Vector,
 )
 from sutra.storage.model import AssociationType
-from sutra.storage.shards.router import ShardedStorageClient, shards_from_env
+from sutra.storage.shards.router import (
+    ShardedStorageClient,
+    shard_readers_from_env,
+    shards_from_env,
+)
 
 __all__ = ["AsyncShardedStorageClient", "async_storage_client"]
 
@@ -35,7 +39,9 @@ def async_storage_client(target: str, **options: Any) -> Any:
     shards = shards_from_env()
     if len(shards) > 1:
         options.pop("readers", None)
-        return AsyncShardedStorageClient(shards, **options)
+        return AsyncShardedStorageClient(
+            shards, readers=shard_readers_from_env(len(shards)), **options
+        )
     from sutra.storage.aio import AsyncStorageClient
 
     return AsyncStorageClient(target, **options)
@@ -49,10 +55,15 @@ class AsyncShardedStorageClient:
         timeout: float = 5.0,
         retry: RetryPolicy | None = None,
         options: Sequence[tuple[str, Any]] = (),
+        readers: Sequence[Sequence[str]] | None = None,
     ) -> None:
         self.timeout = timeout
         self.router = ShardedStorageClient(
-            targets, timeout=timeout, retry=retry or RetryPolicy(), options=options
+            targets,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            options=options,
+            readers=readers,
         )
 
     async def _run(self, timeout: float | None, call: Callable[[ShardedStorageClient], T]) -> T:

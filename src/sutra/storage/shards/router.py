@@ -57,18 +57,37 @@ T = TypeVar("T")
 SHARDS_ENV = "SUTRA_STORAGE_SHARDS"
 
 
+SHARD_READERS_ENV = "SUTRA_STORAGE_SHARD_READERS"
+
+
 def shards_from_env() -> list[str]:
     """SUTRA_STORAGE_SHARDS=host:port,host:port,... in shard order; [] when unset."""
     return [t.strip() for t in os.environ.get(SHARDS_ENV, "").split(",") if t.strip()]
 
 
+def shard_readers_from_env(shards: int) -> list[list[str]] | None:
+    """SUTRA_STORAGE_SHARD_READERS: each shard's read followers, shards apart by `;` and a
+    shard's followers by `,` (`a:1,b:1;c:1,d:1`), in shard order; None when unset."""
+    text = os.environ.get(SHARD_READERS_ENV, "").strip()
+    if not text:
+        return None
+    groups = [[t.strip() for t in part.split(",") if t.strip()] for part in text.split(";")]
+    if len(groups) != shards:
+        raise InvalidArgument(
+            f"{SHARD_READERS_ENV} gives followers for {len(groups)} shards, "
+            f"{SHARDS_ENV} lists {shards}"
+        )
+    return groups
+
+
 def storage_client(target: str, **options: Any) -> StorageClient | ShardedStorageClient:
     """The storage client a service should use: sharded when SUTRA_STORAGE_SHARDS names two
-    or more shards, else a `StorageClient` of `target`."""
+    or more shards (each shard's reads to its followers when SUTRA_STORAGE_SHARD_READERS
+    names them), else a `StorageClient` of `target`."""
     shards = shards_from_env()
     if len(shards) > 1:
         options.pop("readers", None)
-        return ShardedStorageClient(shards, **options)
+        return ShardedStorageClient(shards, readers=shard_readers_from_env(len(shards)), **options)
     return StorageClient(target, **options)
 
 
@@ -91,14 +110,25 @@ class ShardedStorageClient:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     options: Sequence[tuple[str, Any]] = ()
     verify: bool = True  # check each shard's map and index before the first call
+    # Each shard's read followers, in shard order (None: every read goes to the writers).
+    readers: Sequence[Sequence[str]] | None = None
 
     def __post_init__(self) -> None:
         self.map = ShardMap(len(self.targets))
+        if self.readers is not None and len(self.readers) != len(self.targets):
+            raise InvalidArgument(
+                f"followers are given for {len(self.readers)} shards, the router has "
+                f"{len(self.targets)}"
+            )
         self.clients = [
             StorageClient(
-                t, timeout=self.timeout, retry=self.retry, options=self.options, readers=[]
+                t,
+                timeout=self.timeout,
+                retry=self.retry,
+                options=self.options,
+                readers=list(self.readers[i]) if self.readers is not None else [],
             )
-            for t in self.targets
+            for i, t in enumerate(self.targets)
         ]
         # Shared by every caller's fan-out; a fan-out never waits on the pool from inside it.
         self._pool = ThreadPoolExecutor(8 * len(self.targets), "storage-shards")
