@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from sutra.common.testing import free_port, poll
 from sutra.storage.client import RetryPolicy, StorageClient
+from sutra.storage.errors import StorageError
 from sutra.storage.replication.log import decode
 from sutra.storage.replication.nats import LogStream
 from sutra.storage.testing import ServerProcess, run_server
@@ -129,3 +132,76 @@ class Shard:
             return found
         finally:
             stream.close()
+
+
+class Load:
+    """`writers` threads learning concepts through StorageClient (its retries included) until
+    stopped, and a reader thread reading a known concept from the followers meanwhile."""
+
+    def __init__(
+        self,
+        shard: Shard,
+        readers: list[str],
+        seed: tuple[str, int],
+        *,
+        writers: int = 16,
+        timeout: float = 5.0,
+        writer: str = "writer",
+    ) -> None:
+        self.shard, self.readers, self.writer, self.timeout = shard, readers, writer, timeout
+        self.seed_id, self.seed_token = seed
+        self.stop = threading.Event()
+        self.acked: list[str] = []
+        self.write_errors: list[str] = []
+        self.reads: list[float] = []  # when each successful read ended
+        self.read_failures: list[str] = []
+        self.threads = [
+            threading.Thread(target=self._write, args=(t,), daemon=True) for t in range(writers)
+        ]
+        self.threads.append(threading.Thread(target=self._read, daemon=True))
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(60)
+
+    def _client(self) -> StorageClient:
+        return StorageClient(
+            self.shard.address(self.writer), timeout=self.timeout, readers=self.readers
+        )
+
+    def _write(self, thread: int) -> None:
+        with self._client() as client:
+            i = 0
+            while not self.stop.is_set():
+                try:
+                    self.acked.append(client.learn_concept(f"load {thread} fact {i}").concept_id)
+                except StorageError as exc:
+                    self.write_errors.append(str(exc))
+                i += 1
+
+    def _read(self) -> None:
+        with self._client() as client:
+            client.last_token = self.seed_token  # read-your-writes: at least the seed's entry
+            while not self.stop.is_set():
+                try:
+                    assert client.get_concept(self.seed_id) is not None
+                    self.reads.append(time.monotonic())
+                except Exception as exc:
+                    self.read_failures.append(repr(exc))
+                self.stop.wait(0.01)
+
+
+def all_found(shard: Shard, name: str, ids: list[str]) -> bool:
+    """Every one of `ids` is in member `name`'s store."""
+    with shard.client(name) as client:
+        return all(
+            c is not None
+            for i in range(0, len(ids), 500)
+            for c in client.get_concepts(ids[i : i + 500])
+        )

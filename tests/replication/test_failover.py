@@ -3,78 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from sutra.common.testing import poll
-from sutra.storage.client import StorageClient
-from sutra.storage.errors import FailedPrecondition, StorageError, Unavailable
-from tests.replication.support import Shard
-
-WRITERS = 16
-
-
-class Load:
-    """Writer threads learning concepts until stopped, and a reader thread reading meanwhile."""
-
-    def __init__(
-        self, shard: Shard, writer: str, readers: list[str], seed: tuple[str, int]
-    ) -> None:
-        self.shard, self.writer, self.readers = shard, writer, readers
-        self.seed_id, self.seed_token = seed
-        self.stop = threading.Event()
-        self.acked: list[str] = []
-        self.write_errors: list[str] = []
-        self.reads = 0
-        self.read_failures: list[str] = []
-        self.threads = [
-            threading.Thread(target=self._write, args=(t,), daemon=True) for t in range(WRITERS)
-        ]
-        self.threads.append(threading.Thread(target=self._read, daemon=True))
-
-    def __enter__(self) -> Load:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(60)
-
-    def _client(self) -> StorageClient:
-        return StorageClient(self.shard.address(self.writer), timeout=5.0, readers=self.readers)
-
-    def _write(self, thread: int) -> None:
-        with self._client() as client:
-            i = 0
-            while not self.stop.is_set():
-                try:
-                    self.acked.append(client.learn_concept(f"load {thread} fact {i}").concept_id)
-                except StorageError as exc:
-                    self.write_errors.append(str(exc))
-                i += 1
-
-    def _read(self) -> None:
-        with self._client() as client:
-            client.last_token = self.seed_token  # read-your-writes: at least the seed's entry
-            while not self.stop.is_set():
-                try:
-                    assert client.get_concept(self.seed_id) is not None
-                    self.reads += 1
-                except Exception as exc:
-                    self.read_failures.append(repr(exc))
-                time.sleep(0.01)
-
-
-def _all_found(shard: Shard, name: str, ids: list[str]) -> bool:
-    with shard.client(name) as client:
-        return all(
-            c is not None
-            for i in range(0, len(ids), 500)
-            for c in client.get_concepts(ids[i : i + 500])
-        )
+from sutra.storage.errors import FailedPrecondition, Unavailable
+from tests.replication.support import Load, Shard, all_found
 
 
 def test_writer_killed_mid_load_loses_no_acknowledged_write(shard: Shard) -> None:
@@ -84,20 +18,20 @@ def test_writer_killed_mid_load_loses_no_acknowledged_write(shard: Shard) -> Non
     readers = [shard.address("f1"), shard.address("f2")]
     with shard.client("writer") as client:
         seed = (client.learn_concept("the seed fact").concept_id, client.last_token)
-    with Load(shard, "writer", readers, seed) as load:
+    with Load(shard, readers, seed) as load:
         poll(lambda: len(load.acked) >= 60, timeout=30, what="writes before the kill")
         shard.kill("writer")
         killed_at = len(load.acked)
         shard.start("writer", "writer")
         poll(lambda: len(load.acked) >= killed_at + 60, timeout=60, what="writes after restart")
     assert load.write_errors == []  # every write was retried through the failover
-    assert load.read_failures == [] and load.reads > 0
+    assert load.read_failures == [] and len(load.reads) > 0
     with shard.client("writer") as client:
         token = client.flush() and client.replication_status()["sequence"]
     digests = shard.digests(["writer", "f1", "f2"], token)
     assert len({d["sha256"] for d in digests.values()}) == 1, digests
     for name in ("writer", "f1", "f2"):
-        assert _all_found(shard, name, load.acked), name
+        assert all_found(shard, name, load.acked), name
 
 
 def test_two_writers_only_the_last_claimer_appends(shard: Shard) -> None:
@@ -151,7 +85,7 @@ def test_two_writers_only_the_last_claimer_appends(shard: Shard) -> None:
         token = client.flush() and client.replication_status()["sequence"]
     digests = shard.digests(["a", "b", "f1"], token)
     assert len({d["sha256"] for d in digests.values()}) == 1, digests  # no divergence
-    assert _all_found(shard, winner, acked["a"] + acked["b"])
+    assert all_found(shard, winner, acked["a"] + acked["b"])
 
 
 def test_a_follower_killed_and_restarted_catches_up(shard: Shard) -> None:

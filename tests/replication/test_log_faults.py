@@ -8,7 +8,6 @@ any other module on the shared one.
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,17 +16,13 @@ import pytest
 
 from sutra.common.testing import poll
 from sutra.storage import remote
-from sutra.storage.client import StorageClient
-from sutra.storage.errors import StorageError
 from sutra.storage.replication.cluster import NatsCluster, NatsNode, start_nats_cluster
 from sutra.storage.replication.nats import LogStream
-from tests.replication.support import Shard
+from tests.replication.support import Load, Shard, all_found
 from tests.replication.test_bootstrap import _snapshot, _write
 from tests.replication.test_config import _one_line, _run
 from tests.replication.test_s3 import BUCKET, s3_env  # noqa: F401  (a fixture of this module too)
 from tests.replication.test_s3 import _snapshot as _bucket_snapshot
-
-WRITERS = 16
 
 
 @pytest.fixture(scope="module")
@@ -60,58 +55,6 @@ def _stream_cluster(url: str, stream: str) -> object | None:
         log.close()
 
 
-class Load:
-    """WRITERS threads learning concepts through StorageClient (retries included), and a
-    reader thread reading a known concept from the followers meanwhile."""
-
-    def __init__(self, shard: Shard, readers: list[str], seed: tuple[str, int]) -> None:
-        self.shard, self.readers = shard, readers
-        self.seed_id, self.seed_token = seed
-        self.stop = threading.Event()
-        self.acked: list[str] = []
-        self.write_errors: list[str] = []
-        self.reads: list[float] = []  # when each successful read ended
-        self.read_failures: list[str] = []
-        self.threads = [threading.Thread(target=self._write, args=(t,)) for t in range(WRITERS)]
-        self.threads.append(threading.Thread(target=self._read))
-
-    def __enter__(self) -> Load:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(60)
-
-    def _client(self) -> StorageClient:
-        # 15 s per attempt: longer than an append waits for the log (10 s), so a write held
-        # up by the election ends with a retriable UNAVAILABLE, not DEADLINE_EXCEEDED.
-        return StorageClient(self.shard.address("writer"), timeout=15.0, readers=self.readers)
-
-    def _write(self, thread: int) -> None:
-        with self._client() as client:
-            i = 0
-            while not self.stop.is_set():
-                try:
-                    self.acked.append(client.learn_concept(f"leader {thread} fact {i}").concept_id)
-                except StorageError as exc:
-                    self.write_errors.append(str(exc))
-                i += 1
-
-    def _read(self) -> None:
-        with self._client() as client:
-            client.last_token = self.seed_token
-            while not self.stop.is_set():
-                try:
-                    assert client.get_concept(self.seed_id) is not None
-                    self.reads.append(time.monotonic())
-                except Exception as exc:
-                    self.read_failures.append(repr(exc))
-                self.stop.wait(0.01)
-
-
 def _kill_stream_leader(cluster: NatsCluster, stream: str) -> NatsNode:
     def leader() -> object | None:
         info = _stream_cluster(cluster.url, stream)
@@ -136,15 +79,6 @@ def _rejoined(url: str, stream: str, name: str) -> bool:
     return name in peers
 
 
-def _all_found(shard: Shard, name: str, ids: list[str]) -> bool:
-    with shard.client(name) as client:
-        return all(
-            c is not None
-            for i in range(0, len(ids), 500)
-            for c in client.get_concepts(ids[i : i + 500])
-        )
-
-
 def test_stream_leader_killed_mid_load_loses_no_acknowledged_write(
     own_cluster: NatsCluster, shard: Shard
 ) -> None:
@@ -154,7 +88,9 @@ def test_stream_leader_killed_mid_load_loses_no_acknowledged_write(
     readers = [shard.address("f1"), shard.address("f2")]
     with shard.client("writer") as client:
         seed = (client.learn_concept("the seed fact").concept_id, client.last_token)
-    with Load(shard, readers, seed) as load:
+    # 15 s per attempt: longer than an append waits for the log (10 s), so a write held up
+    # by the election ends with a retriable UNAVAILABLE, not DEADLINE_EXCEEDED.
+    with Load(shard, readers, seed, timeout=15.0) as load:
         poll(lambda: len(load.acked) >= 200, timeout=30, what="writes before the kill")
         killed = _kill_stream_leader(own_cluster, shard.stream)
         killed_at, reads_at = len(load.acked), len(load.reads)
@@ -181,7 +117,7 @@ def test_stream_leader_killed_mid_load_loses_no_acknowledged_write(
     digests = shard.digests(["writer", "f1", "f2"], token)
     assert len({d["sha256"] for d in digests.values()}) == 1, digests
     for name in ("writer", "f1", "f2"):
-        assert _all_found(shard, name, load.acked), name
+        assert all_found(shard, name, load.acked), name
 
 
 def _corrupt(data: Path) -> None:

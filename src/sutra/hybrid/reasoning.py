@@ -39,7 +39,7 @@ from sutra.hybrid.matching import content_of
 from sutra.hybrid.paths import combine, path_confidence, rounded
 from sutra.hybrid.questions import YES_NO, Question, parse_question
 from sutra.hybrid.relations import relation_key
-from sutra.hybrid.statements import StatementSearch
+from sutra.hybrid.statements import StatementSearch, empty_answer, statement_answer
 from sutra.hybrid.store import read_concepts, similar_concepts
 from sutra.hybrid.text import stem, tokens
 from sutra.storage.client import Concept, StorageClient
@@ -213,7 +213,7 @@ class _Query(StatementSearch):
         if confidence > 0 and confidence >= self.threshold:
             return {**result, "status": "answered"}
         return {
-            **_empty(
+            **empty_answer(
                 f"The best answer found ({result['answer']}, confidence {confidence:.2f}) is "
                 f"under the requested threshold {self.threshold}."
             ),
@@ -291,36 +291,15 @@ class _Query(StatementSearch):
             said = {stem(lemma(w)) for w in tokens(concept.content)}
             if not mentions(concept.content, question.subject) or (verbs and not verbs & said):
                 return None
-            return {
-                "answer": concept.content,
-                "confidence": rounded(sim),
-                "confidence_breakdown": {
-                    "graph": 0.0,
-                    "semantic": rounded(sim),
-                    "final": rounded(sim),
-                },
-                "reasoning_paths": [],
-                "alternatives": [],
-                "explanation": (
-                    "No relation learned answers the question; this learned statement names "
-                    f"what it asks about and matches it directly (similarity {sim:.2f})."
-                ),
-                "answer_type": "statement",
-            }
+            return statement_answer(
+                concept.content,
+                sim,
+                sim,
+                "No relation learned answers the question; this learned statement names "
+                f"what it asks about and matches it directly (similarity {sim:.2f}).",
+            )
         return None
 
 
-def _empty(explanation: str) -> dict[str, object]:
-    return {
-        "answer": "",
-        "confidence": 0.0,
-        "confidence_breakdown": {"graph": 0.0, "semantic": 0.0, "final": 0.0},
-        "reasoning_paths": [],
-        "alternatives": [],
-        "explanation": explanation,
-        "answer_type": "none",
-    }
-
-
 def _unknown(reason: str) -> dict[str, object]:
-    return {**_empty(f"Unknown: {reason}"), "answer": "unknown"}
+    return {**empty_answer(f"Unknown: {reason}"), "answer": "unknown"}

@@ -305,28 +305,40 @@ class StatementSearch:
             final = sim if self.boost > 0 else 0.0
             if final <= 0 or final < self.threshold:
                 break
-            return {
-                "answer": concept.content,
-                "confidence": rounded(final),
-                "confidence_breakdown": {
-                    "graph": 0.0,
-                    "semantic": rounded(sim),
-                    "final": rounded(final),
-                },
-                "reasoning_paths": [],
-                "alternatives": [],
-                "explanation": (
-                    "No reasoning path connects the question to what was learned; this is "
-                    f"the closest learned statement, a direct semantic match (similarity "
-                    f"{sim:.2f})."
-                ),
-            }
-        return {
-            "answer": "",
-            "confidence": 0.0,
-            "confidence_breakdown": {"graph": 0.0, "semantic": 0.0, "final": 0.0},
-            "reasoning_paths": [],
-            "alternatives": [],
-            "explanation": "Nothing learned matches the question"
-            + (f" with confidence >= {self.threshold}." if self.threshold > 0 else "."),
-        }
+            return statement_answer(
+                concept.content,
+                sim,
+                final,
+                "No reasoning path connects the question to what was learned; this is "
+                f"the closest learned statement, a direct semantic match (similarity {sim:.2f}).",
+            )
+        return empty_answer(
+            "Nothing learned matches the question"
+            + (f" with confidence >= {self.threshold}." if self.threshold > 0 else ".")
+        )
+
+
+def statement_answer(content: str, sim: float, final: float, explanation: str) -> dict[str, object]:
+    """A learned statement as the answer, on its semantic match alone (no path)."""
+    return {
+        "answer": content,
+        "confidence": rounded(final),
+        "confidence_breakdown": {"graph": 0.0, "semantic": rounded(sim), "final": rounded(final)},
+        "reasoning_paths": [],
+        "alternatives": [],
+        "explanation": explanation,
+        "answer_type": "statement",
+    }
+
+
+def empty_answer(explanation: str) -> dict[str, object]:
+    """No answer, and why."""
+    return {
+        "answer": "",
+        "confidence": 0.0,
+        "confidence_breakdown": {"graph": 0.0, "semantic": 0.0, "final": 0.0},
+        "reasoning_paths": [],
+        "alternatives": [],
+        "explanation": explanation,
+        "answer_type": "none",
+    }

@@ -16,12 +16,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from sutra.stack.medium import port_base
 from sutra.stack.services import Service
 from sutra.storage.shards.map import shards_for_tier
-
-
-def _base(environ: Mapping[str, str], variable: str, default: int) -> int:
-    return int(environ.get(variable, default))
 
 
 def shard_env(index: int, count: int) -> dict[str, str]:
@@ -30,8 +27,8 @@ def shard_env(index: int, count: int) -> dict[str, str]:
 
 def other_shards(data_dir: Path, environ: Mapping[str, str], count: int) -> list[Service]:
     """Shards 1 .. count - 1, each a storage server of its own."""
-    port = _base(environ, "SUTRA_STORAGE_SHARD_PORT", 50071)
-    metrics = _base(environ, "SUTRA_STORAGE_SHARD_METRICS_PORT", 9291)
+    port = port_base(environ, "SUTRA_STORAGE_SHARD_PORT", 50071)
+    metrics = port_base(environ, "SUTRA_STORAGE_SHARD_METRICS_PORT", 9291)
     return [
         Service(
             f"storage-shard-{n + 2}",

@@ -24,15 +24,16 @@ NODES = 3
 REPLICAS = 2
 
 
-def _base(environ: Mapping[str, str], variable: str, default: int) -> int:
+def port_base(environ: Mapping[str, str], variable: str, default: int) -> int:
+    """The first of a run of ports: `variable` if set, else `default`."""
     return int(environ.get(variable, default))
 
 
 def nats_nodes(data_dir: Path, environ: Mapping[str, str]) -> tuple[list[Service], str]:
     """The node services (configuration files written under data_dir/nats) and their URL."""
-    client = _base(environ, "SUTRA_NATS_PORT", 4222)
-    route = _base(environ, "SUTRA_NATS_CLUSTER_PORT", 6222)
-    monitor = _base(environ, "SUTRA_NATS_MONITOR_PORT", 8222)
+    client = port_base(environ, "SUTRA_NATS_PORT", 4222)
+    route = port_base(environ, "SUTRA_NATS_CLUSTER_PORT", 6222)
+    monitor = port_base(environ, "SUTRA_NATS_MONITOR_PORT", 8222)
     root = data_dir / "nats"
     root.mkdir(parents=True, exist_ok=True)
     services = []
@@ -64,8 +65,8 @@ def nats_nodes(data_dir: Path, environ: Mapping[str, str]) -> tuple[list[Service
 
 
 def followers(data_dir: Path, environ: Mapping[str, str], url: str) -> list[Service]:
-    port = _base(environ, "SUTRA_STORAGE_REPLICA_PORT", 50061)
-    metrics = _base(environ, "SUTRA_STORAGE_REPLICA_METRICS_PORT", 9191)
+    port = port_base(environ, "SUTRA_STORAGE_REPLICA_PORT", 50061)
+    metrics = port_base(environ, "SUTRA_STORAGE_REPLICA_METRICS_PORT", 9191)
     return [
         Service(
             f"storage-replica-{j + 1}",

@@ -15,6 +15,7 @@ import lmdb
 import numpy as np
 
 from sutra.storage import layout
+from sutra.storage.bfs import shortest_path
 from sutra.storage.errors import (
     InvalidArgument,
     NotFound,
@@ -196,53 +197,10 @@ class EngineReads:
     def _bidirectional_bfs(
         self, txn: lmdb.Transaction, start: bytes, end: bytes, depth_limit: int, directed: bool
     ) -> list[bytes] | None:
-        if start == end:
-            return [start]
-        # parent maps and distances from each side; expand the smaller frontier a level.
-        parents = ({start: None}, {end: None})
-        dist = ({start: 0}, {end: 0})
-        frontiers = ([start], [end])
-        depths = [0, 0]
-        while frontiers[0] and frontiers[1] and depths[0] + depths[1] < depth_limit:
-            side = 0 if len(frontiers[0]) <= len(frontiers[1]) else 1
-            other = 1 - side
-            next_frontier: list[bytes] = []
-            meetings: list[bytes] = []
-            for node in frontiers[side]:
-                for neighbor in self._step(txn, node, forward=side == 0, directed=directed):
-                    if neighbor in parents[side]:
-                        continue
-                    parents[side][neighbor] = node  # type: ignore[assignment]
-                    dist[side][neighbor] = depths[side] + 1
-                    next_frontier.append(neighbor)
-                    if neighbor in parents[other]:
-                        meetings.append(neighbor)
-            depths[side] += 1
-            frontiers = (
-                (next_frontier, frontiers[1]) if side == 0 else (frontiers[0], next_frontier)
-            )
-            if meetings:
-                meet = min(meetings, key=lambda n: dist[other][n])
-                if depths[side] + dist[other][meet] > depth_limit:
-                    return None
-                return self._join(parents, meet)
-            if len(parents[0]) + len(parents[1]) > MAX_PATH_VISITED:
-                return None
-        return None
+        def expand(frontier: list[bytes], forward: bool) -> dict[bytes, Iterator[bytes]]:
+            return {node: self._step(txn, node, forward, directed) for node in frontier}
 
-    @staticmethod
-    def _join(parents: tuple[dict, dict], meet: bytes) -> list[bytes]:
-        head: list[bytes] = []
-        node: bytes | None = meet
-        while node is not None:
-            head.append(node)
-            node = parents[0][node]
-        head.reverse()
-        node = parents[1][meet]
-        while node is not None:
-            head.append(node)
-            node = parents[1][node]
-        return head
+        return shortest_path(start, end, depth_limit, expand, MAX_PATH_VISITED)
 
     def _best_edge(self, txn: lmdb.Transaction, a: bytes, b: bytes, directed: bool) -> Edge:
         """The most confident association joining a and b (a -> b first if directed)."""

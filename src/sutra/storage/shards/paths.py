@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
+from sutra.storage.bfs import shortest_path
 from sutra.storage.client import Direction, Edge, Neighbor, Path
 from sutra.storage.errors import InvalidArgument, NotFound
 from sutra.storage.limits import DEFAULT_PATH_DEPTH, MAX_PATH_DEPTH, MAX_PATH_VISITED
@@ -58,58 +59,14 @@ def _require(router: ShardedStorageClient, concept_id: str, what: str) -> None:
 def _search(
     router: ShardedStorageClient, start: str, end: str, depth_limit: int, directed: bool
 ) -> list[str] | None:
-    """The engine's `_bidirectional_bfs`, one level = one batched call per shard."""
-    if start == end:
-        return [start]
-    parents: tuple[dict[str, str | None], dict[str, str | None]] = ({start: None}, {end: None})
-    dist: tuple[dict[str, int], dict[str, int]] = ({start: 0}, {end: 0})
-    frontiers = ([start], [end])
-    depths = [0, 0]
-    while frontiers[0] and frontiers[1] and depths[0] + depths[1] < depth_limit:
-        side = 0 if len(frontiers[0]) <= len(frontiers[1]) else 1
-        other = 1 - side
-        direction = (
-            (Direction.OUTGOING if side == 0 else Direction.INCOMING)
-            if directed
-            else Direction.BOTH
-        )
-        found = router.neighbors_batch(frontiers[side], direction=direction)
-        next_frontier: list[str] = []
-        meetings: list[str] = []
-        for node in frontiers[side]:
-            for neighbor in found.get(node, ()):
-                key = neighbor.concept_id
-                if key in parents[side]:
-                    continue
-                parents[side][key] = node
-                dist[side][key] = depths[side] + 1
-                next_frontier.append(key)
-                if key in parents[other]:
-                    meetings.append(key)
-        depths[side] += 1
-        frontiers = (next_frontier, frontiers[1]) if side == 0 else (frontiers[0], next_frontier)
-        if meetings:
-            meet = min(meetings, key=lambda n: dist[other][n])
-            if depths[side] + dist[other][meet] > depth_limit:
-                return None
-            return _join(parents, meet)
-        if len(parents[0]) + len(parents[1]) > MAX_PATH_VISITED:
-            return None
-    return None
+    """The single node's search (sutra.storage.bfs), one level = one batched call per shard."""
 
+    def expand(frontier: list[str], forward: bool) -> dict[str, list[str]]:
+        toward = Direction.OUTGOING if forward else Direction.INCOMING
+        found = router.neighbors_batch(frontier, direction=toward if directed else Direction.BOTH)
+        return {node: [n.concept_id for n in found.get(node, ())] for node in frontier}
 
-def _join(parents: tuple[dict[str, str | None], dict[str, str | None]], meet: str) -> list[str]:
-    head: list[str] = []
-    node: str | None = meet
-    while node is not None:
-        head.append(node)
-        node = parents[0][node]
-    head.reverse()
-    node = parents[1][meet]
-    while node is not None:
-        head.append(node)
-        node = parents[1][node]
-    return head
+    return shortest_path(start, end, depth_limit, expand, MAX_PATH_VISITED)
 
 
 def _edges(router: ShardedStorageClient, nodes: list[str], directed: bool) -> list[Edge]:
