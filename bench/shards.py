@@ -11,6 +11,9 @@ little room two cores leave for N writers, not what N machines would give.
   against the single node's FindPath, same pairs.
 - Scatter-gather VectorSearch (every shard's top 10, merged) queries/s and recall@10
   against the exact top 10, beside the single node (both on their HNSW path).
+- Resharding 4 -> 6 (`sutra storage reshard`'s mover, in-process) of the same graph:
+  concepts copied per second of copying, idle and under a LearnBatch load, beside the rate
+  at which the same graph was loaded through the router (LearnBatch of 5,000).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -28,8 +32,9 @@ from common import Row, percentile, process_cpu_seconds, table, wait_idle
 from storage_writes import in_flight
 
 from sutra.storage.client import ConceptInput, StorageClient
+from sutra.storage.shards.reshard import Reshard, plan_for
 from sutra.storage.shards.router import ShardedStorageClient
-from sutra.storage.shards.testing import generate, load, run_shards, sample_pairs
+from sutra.storage.shards.testing import generate, load, run_shards, sample_pairs, shard_env
 from sutra.storage.testing import run_server
 
 ENV = {"SUTRA_VECTOR_DIMENSION": "64", "SUTRA_METRICS_PORT": "0"}
@@ -154,10 +159,79 @@ def _exact_top10(ids: list[str], vectors: np.ndarray, queries: np.ndarray) -> li
     return [[ids[i] for i in np.argsort(-row)[:10]] for row in scores]
 
 
+def _reshard_rows(root: Path, quick: bool) -> list[Row]:
+    data = generate(5_000 if quick else 20_000, 15_000 if quick else 60_000, dimension=64)
+    rows = []
+    for loaded in (False, True):
+        tag = "under load" if loaded else "idle"
+        with contextlib.ExitStack() as stack:
+            servers = stack.enter_context(run_shards(root / f"r-{tag}", 4, ENV))
+            added = [
+                stack.enter_context(run_server(root / f"r-{tag}-{i}", env=shard_env(i, 6, **ENV)))
+                for i in (4, 5)
+            ]
+            router = stack.enter_context(ShardedStorageClient([s.address for s in servers]))
+            began = time.perf_counter()
+            load(router, data)
+            load_rate = len(data.ids) / (time.perf_counter() - began)
+            writes = _Load(router, f"reshard {tag}") if loaded else None
+            plan = plan_for([s.address for s in servers], [s.address for s in added], 6, 60)
+            move = Reshard(plan, grace=0.0, timeout=60)
+            with contextlib.ExitStack() as load_running:
+                if writes is not None:
+                    load_running.callback(writes.finish)
+                    writes.start()
+                progress = move.run()
+            move.close()
+            note = f"{progress.copied} copied of {len(data.ids)}"
+            if writes is not None:
+                note += f"; {writes.rate():.0f} concepts/s written meanwhile"
+            rows.append(
+                Row(
+                    f"reshard 4 -> 6 ({tag}): concepts moved",
+                    progress.rate,
+                    "concepts/s",
+                    load_rate,
+                    "LearnBatch load rate",
+                    note=note,
+                )
+            )
+    return rows
+
+
+class _Load(threading.Thread):
+    """LearnBatch of 100 new concepts after another until finished."""
+
+    def __init__(self, router: ShardedStorageClient, tag: str) -> None:
+        super().__init__(daemon=True)
+        self.router, self.tag, self.done = router, tag, threading.Event()
+        self.written, self.began, self.ended = 0, 0.0, 0.0
+
+    def run(self) -> None:
+        self.began = time.perf_counter()
+        n = 0
+        while not self.done.is_set():
+            self.router.learn_batch([ConceptInput(f"{self.tag} {n} {i}") for i in range(100)])
+            self.written += 100
+            n += 1
+        self.ended = time.perf_counter()
+
+    def finish(self) -> None:
+        self.done.set()
+        self.join()
+
+    def rate(self) -> float:
+        return self.written / max(self.ended - self.began, 1e-9)
+
+
 def run(quick: bool = False) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="sutra-bench-shards-") as directory:
         root = Path(directory)
-        return _write_rows(root, 20 if quick else 60, 2 if quick else 3) + _graph_rows(root, quick)
+        return (
+            _write_rows(root, 20 if quick else 60, 2 if quick else 3)
+            + _graph_rows(root, quick)
+            + _reshard_rows(root, quick)
+        )
 
 
 if __name__ == "__main__":

@@ -56,11 +56,12 @@ def http(
 
 
 def _holder(shards: list[ServerProcess], concept_id: str) -> list[int]:
-    """The shards that store the concept (read from each shard directly)."""
+    """The shards that store the concept (read from each shard directly; GetConcepts, because
+    GetConcept of a concept a shard does not own is refused, naming the owner)."""
     held = []
     for index, server in enumerate(shards):
         with StorageClient(server.address) as client:
-            if client.get_concept(concept_id, embedding=False) is not None:
+            if client.get_concepts([concept_id])[0] is not None:
                 held.append(index)
     return held
 

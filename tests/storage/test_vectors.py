@@ -130,6 +130,36 @@ def test_upsert_replaces_the_old_vector(tmp_path: Path, threshold: int) -> None:
         index.close()
 
 
+@pytest.mark.parametrize("threshold", [20_000, 100])
+def test_removed_vectors_are_never_found(tmp_path: Path, threshold: int) -> None:
+    """Removal reaches the exact buffer and the HNSW, also while vectors are being indexed,
+    and survives a save and reload."""
+    store = Store()
+    index = opened(tmp_path, store, 0, hnsw_threshold=threshold)
+    ids, vectors = make_ids(600), clustered(600)
+    try:
+        index.add(store.put(ids[:300], vectors[:300]), 1)
+        index.add(store.put(ids[300:], vectors[300:]), 2)
+        index.remove(ids[250:350], 3)  # some pending, some perhaps indexed already
+        assert index.wait_until_indexed(timeout=30)
+        index.remove(ids[:50], 4)  # indexed by now when the index is an HNSW
+        gone = set(ids[:50] + ids[250:350])
+        for row in range(0, 600, 7):
+            assert gone.isdisjoint(hit[0] for hit in index.search(vectors[row], 10))
+        assert len(index) == 450
+        assert index.search(vectors[400], 1)[0][0] == ids[400]
+    finally:
+        index.close()
+    for concept_id in gone:
+        del store.vectors[concept_id]
+    reopened = opened(tmp_path, store, 4, hnsw_threshold=threshold)
+    try:
+        assert len(reopened) == 450
+        assert gone.isdisjoint(hit[0] for hit in reopened.search(vectors[10], 20))
+    finally:
+        reopened.close()
+
+
 def test_replaced_pending_vectors_drain_into_the_hnsw(tmp_path: Path) -> None:
     store = Store()
     index = opened(tmp_path, store, 0, hnsw_threshold=200)

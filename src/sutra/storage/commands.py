@@ -96,9 +96,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--timeout", type=float, default=5.0)
     status.set_defaults(func=_status)
 
-    from sutra.storage.shards import check
+    from sutra.storage.shards import check, reshard_command
 
     check.register(commands, _error)
+    reshard_command.register(commands, _error)
 
 
 def _serve(_args: argparse.Namespace) -> int:

@@ -73,6 +73,7 @@ from sutra.storage.model import ASSOCIATION_TYPES, Stats
 from sutra.storage.model import Concept as Concept  # re-exported: the engine's public names
 from sutra.storage.reads import EngineReads
 from sutra.storage.reads import Neighbor as Neighbor
+from sutra.storage.shards import moves
 from sutra.storage.snapshotting import EngineSnapshots
 
 log = logging.getLogger("sutra.storage.engine")
@@ -114,11 +115,39 @@ class WriteResult:
     token: int = 0  # the log sequence that holds this write (replicated stores), else 0
 
 
+@dataclass(frozen=True, slots=True)
+class RecordCopy:
+    """A concept exactly as a store holds it, to store it as it is on another shard."""
+
+    id: bytes
+    record: bytes  # layout.encode_concept
+    vector: bytes  # float32 little-endian; b"" when none
+    edges: Sequence[tuple[bytes, bytes]] = ()  # (edge key, edge value): its halves
+
+
+# What a write does: learn (strengthen/merge), store copies exactly, delete concepts, or
+# change the shard's place in the shard map (resharding: in the log, so followers follow).
+OP_LEARN, OP_IMPORT, OP_DROP, OP_SHARD = 0, 1, 2, 3
+
+
 @dataclass(slots=True)
 class _Write:
     concepts: Sequence[ConceptInput]
     associations: Sequence[AssociationInput]
     batch: bool
+    future: Future = field(default_factory=Future)
+    op: int = OP_LEARN
+    copies: Sequence[RecordCopy] = ()
+    drops: Sequence[bytes] = ()
+    state: bytes = b""  # OP_SHARD: the shard's new state (sutra.storage.shards.service)
+
+
+@dataclass(slots=True)
+class _Task:
+    """A change of this store's own bookkeeping (not a write: never in the log), run by the
+    writer thread in its next transaction: `run(txn)` is the future's result."""
+
+    run: Callable[[lmdb.Transaction], object]
     future: Future = field(default_factory=Future)
 
 
@@ -133,6 +162,23 @@ class _Replay:
 
     entries: Sequence[tuple[int, float, Sequence[_Write]]]
     future: Future = field(default_factory=Future)
+
+
+class MoveHook:
+    """What the writer asks while this shard's concepts move to a new map (resharding)."""
+
+    active: bool = False  # a move is in progress: mark the changes of moving concepts
+    fenced: bool = False  # writes of moving concepts are refused (`refusal`) until the switch
+
+    def moving(self, raw_id: bytes) -> bool:
+        raise NotImplementedError
+
+    def refusal(self, raw_id: bytes) -> StorageError:
+        raise NotImplementedError
+
+    def adopt(self, state: bytes) -> None:
+        """Take the state of an OP_SHARD write (applied on the writer and its followers)."""
+        raise NotImplementedError
 
 
 class Replicator:
@@ -220,6 +266,7 @@ class Engine(EngineReads, EngineSnapshots):
         # One shard of several (sutra.storage.shards): does this store own a concept id? Only
         # an owned endpoint must exist, and only the owned half of an association is stored.
         self.owns: Callable[[bytes], bool] | None = None
+        self.moves: MoveHook | None = None  # set while the shard's concepts move (resharding)
         self._applied_changed = threading.Condition()
 
         self.path.mkdir(parents=True, exist_ok=True)
@@ -240,6 +287,8 @@ class Engine(EngineReads, EngineSnapshots):
         )
         try:
             self.dbs = layout.open_databases(self.env, create=True)
+            # Concepts written while they move to another shard: id -> write sequence.
+            self.changed_db = self.env.open_db(layout.DB_CHANGED, create=True)
             self._counts = self._prepare_meta()
             with self.env.begin() as txn:
                 self.last_snapshot_time = layout.read_last_snapshot(txn, self.dbs.meta)
@@ -449,6 +498,26 @@ class Engine(EngineReads, EngineSnapshots):
     ) -> WriteResult:
         return self.submit(concepts, associations, batch=batch).result()
 
+    def submit_copies(self, copies: Sequence[RecordCopy]) -> Future:
+        """Store concepts exactly as another shard held them (resharding); a logged write."""
+        if len(copies) > self.max_batch:
+            raise InvalidArgument(f"at most {self.max_batch} copies per write, got {len(copies)}")
+        for copy in copies:
+            layout.check_copy(copy, self.dimension)
+        return self._enqueue(_Write((), (), False, op=OP_IMPORT, copies=copies))
+
+    def submit_drop(self, ids: Sequence[bytes]) -> Future:
+        """Delete concepts with their vectors and association halves; a logged write."""
+        return self._enqueue(_Write((), (), False, op=OP_DROP, drops=ids))
+
+    def submit_shard_state(self, state: bytes) -> Future:
+        """Change the shard's state in write order (a logged write, so followers follow)."""
+        return self._enqueue(_Write((), (), False, op=OP_SHARD, state=state))
+
+    def run_task(self, run: Callable[[lmdb.Transaction], object]) -> Future:
+        """Run `run(txn)` in the writer's next transaction (this store's own bookkeeping)."""
+        return self._enqueue(_Task(run))
+
     def flush(self) -> int:
         """Wait until everything queued before this call is committed; the sequence."""
         self._enqueue(_Barrier()).result()
@@ -472,7 +541,7 @@ class Engine(EngineReads, EngineSnapshots):
         with self._applied_changed:
             return self._applied_changed.wait_for(lambda: self.applied >= sequence, timeout)
 
-    def _enqueue(self, item: _Write | _Barrier | _Replay) -> Future:
+    def _enqueue(self, item: _Write | _Barrier | _Replay | _Task) -> Future:
         with self._submit_lock:
             if self._closing:
                 raise Unavailable("the storage server is shutting down")
@@ -541,10 +610,12 @@ class Engine(EngineReads, EngineSnapshots):
                 break  # a log replay or the shutdown: commit what is here
         self._group_sizes.append(writes)
 
-    def _commit(self, items: list[_Write | _Barrier | _Replay], access: dict[bytes, int]) -> None:
+    def _commit(
+        self, items: list[_Write | _Barrier | _Replay | _Task], access: dict[bytes, int]
+    ) -> None:
         started = time.perf_counter()
-        outcomes: list[WriteResult | StorageError | None] = []
-        vectors: list[tuple[bytes, np.ndarray]] = []
+        outcomes: list[object] = []
+        vectors: list[tuple[bytes, np.ndarray | None]] = []  # None: the vector was removed
         concepts_written = associations_written = batches = 0
         applied = self.applied
         now = time.time()
@@ -561,6 +632,9 @@ class Engine(EngineReads, EngineSnapshots):
                     if isinstance(item, _Replay):
                         applied = self._replay(txn, item, meta, vectors, applied)
                         outcomes.append(None)
+                        continue
+                    if isinstance(item, _Task):
+                        outcomes.append(item.run(txn))
                         continue
                     try:
                         outcomes.append(self._apply(txn, item, meta, vectors, now))
@@ -627,7 +701,7 @@ class Engine(EngineReads, EngineSnapshots):
         # saves on close matches the store and the next start loads it instead of rebuilding.
         if vectors or sequence_moved:
             try:
-                self.index.add(vectors, meta["sequence"])  # type: ignore[attr-defined]
+                self._update_index(vectors, meta["sequence"])
             except Exception as exc:  # the store is the truth; the index is rebuilt on restart
                 log_event(log, "index_add_failed", logging.ERROR, error=str(exc))
         elapsed = time.perf_counter() - started
@@ -644,6 +718,22 @@ class Engine(EngineReads, EngineSnapshots):
                 item.future.set_exception(outcome)
             else:
                 item.future.set_result(outcome)
+
+    def _update_index(self, changes: list[tuple[bytes, np.ndarray | None]], sequence: int) -> None:
+        """The commit's vectors added and removed, in the order the writes made them."""
+        index = self.index
+        if not changes:
+            index.add([], sequence)  # type: ignore[attr-defined]
+        start = 0
+        for end in range(1, len(changes) + 1):
+            if end < len(changes) and (changes[end][1] is None) == (changes[start][1] is None):
+                continue
+            run = changes[start:end]
+            if run[0][1] is None:
+                index.remove([key for key, _ in run], sequence)  # type: ignore[attr-defined]
+            else:
+                index.add(run, sequence)  # type: ignore[attr-defined]
+            start = end
 
     def _publish(
         self,
@@ -684,7 +774,7 @@ class Engine(EngineReads, EngineSnapshots):
                 continue
             for write in writes:
                 try:
-                    self._apply(txn, write, meta, vectors, when)
+                    self._apply(txn, write, meta, vectors, when, live=False)
                 except StorageError as exc:  # the writer applied it: the stores diverged
                     log_event(log, "replay_refused", logging.ERROR, seq=sequence, error=str(exc))
                     continue
@@ -699,11 +789,37 @@ class Engine(EngineReads, EngineSnapshots):
         txn: lmdb.Transaction,
         write: _Write,
         meta: dict[str, int],
-        vectors: list[tuple[bytes, np.ndarray]],
+        vectors: list[tuple[bytes, np.ndarray | None]],
         now: float | None = None,
+        *,
+        live: bool = True,
     ) -> WriteResult:
         """Apply one write; every check comes before the first change, so a refused write
-        leaves the transaction as it found it."""
+        leaves the transaction as it found it. `live`: a client's write (not a log replay),
+        which a move in progress marks or refuses."""
+        op = getattr(write, "op", OP_LEARN)  # log writes of older entries have no op
+        if op == OP_IMPORT:
+            moves.apply_copies(self, txn, write.copies, meta, vectors)
+        elif op == OP_DROP:
+            moves.apply_drop(self, txn, write.drops, meta, vectors)
+        elif op == OP_SHARD:
+            if self.moves is None:
+                raise FailedPrecondition("this store is not a shard: it has no shard state")
+            self.moves.adopt(write.state)
+        else:
+            return self._apply_learn(txn, write, meta, vectors, now, live)
+        meta["sequence"] += 1
+        return WriteResult([], 0, meta["sequence"])
+
+    def _apply_learn(
+        self,
+        txn: lmdb.Transaction,
+        write: _Write,
+        meta: dict[str, int],
+        vectors: list[tuple[bytes, np.ndarray | None]],
+        now: float | None,
+        live: bool,
+    ) -> WriteResult:
         concepts_db, vectors_db = self.dbs.concepts, self.dbs.vectors
         owns = self.owns or _owns_all
         if write.associations:
@@ -712,6 +828,9 @@ class Engine(EngineReads, EngineSnapshots):
                 for end, what in ((assoc.source, "source"), (assoc.target, "target")):
                     if owns(end) and end not in in_write and txn.get(end, db=concepts_db) is None:
                         raise NotFound(f"{what} concept {format_id(end)} does not exist")
+        hook = self.moves
+        if hook is not None and hook.active:  # followers mark too, for a failover mid-move
+            moves.mark_changed(self, txn, write, meta["sequence"] + 1, hook, owns, refuse=live)
         now = time.time() if now is None else now
         put = txn.put
         encode = layout.encode_concept

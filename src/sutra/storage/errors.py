@@ -52,6 +52,12 @@ class DeadlineExceeded(StorageError):
     code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
+class Aborted(StorageError):
+    """A write of a concept that is moving to another shard right now: send it again."""
+
+    code = grpc.StatusCode.ABORTED
+
+
 _BY_CODE: dict[grpc.StatusCode, type[StorageError]] = {
     cls.code: cls
     for cls in (
@@ -62,6 +68,7 @@ _BY_CODE: dict[grpc.StatusCode, type[StorageError]] = {
         ResourceExhausted,
         Unavailable,
         DeadlineExceeded,
+        Aborted,
     )
 }
 

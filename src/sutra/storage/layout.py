@@ -27,6 +27,8 @@ DB_CONCEPTS = b"concepts"
 DB_EDGES = b"edges"
 DB_VECTORS = b"vectors"
 DB_META = b"meta"
+# Concepts written while they move to another shard (resharding): id -> write sequence.
+DB_CHANGED = b"moving"
 MAX_DBS = 8
 
 OUTGOING = 1
@@ -121,6 +123,33 @@ def edge_key(node: bytes, direction: int, other: bytes, kind: int) -> bytes:
 
 def split_edge_key(key: bytes) -> tuple[bytes, int, bytes, int]:
     return key[:16], key[16], key[17:33], key[33]
+
+
+EDGE_KEY_BYTES = 34
+
+
+def check_copy(copy: object, dimension: int) -> None:
+    """InvalidArgument naming what is wrong with a concept copy (`engine.RecordCopy`)."""
+    from sutra.storage.errors import InvalidArgument
+
+    raw_id: bytes = copy.id  # type: ignore[attr-defined]
+    if len(raw_id) != 16:
+        raise InvalidArgument(f"copies[].id must be 16 bytes, got {len(raw_id)}")
+    try:
+        ConceptRecord.decode(copy.record)  # type: ignore[attr-defined]
+        for key, value in copy.edges:  # type: ignore[attr-defined]
+            if len(key) != EDGE_KEY_BYTES or key[:16] != raw_id or key[16] not in (1, 2):
+                raise InvalidArgument(
+                    f"copies[].edges[].key of {raw_id.hex()} is not one of its halves"
+                )
+            EdgeRecord.decode(value)
+    except (struct.error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidArgument(f"copies[] of {raw_id.hex()} is not a stored record: {exc}") from None
+    size = len(copy.vector)  # type: ignore[attr-defined]
+    if size not in (0, 4 * dimension):
+        raise InvalidArgument(
+            f"copies[].vector of {raw_id.hex()} has {size // 4} dimensions, the store {dimension}"
+        )
 
 
 def pack_u64(value: int) -> bytes:

@@ -36,6 +36,7 @@ from sutra.storage.replication import member as replication
 from sutra.storage.replication.digest import store_digest
 from sutra.storage.settings import StorageSettings
 from sutra.storage.shards import service as shards
+from sutra.storage.shards import transfer
 from sutra.storage.v1 import storage_pb2 as pb
 from sutra.storage.v1 import storage_pb2_grpc as pb_grpc
 
@@ -115,14 +116,21 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
 
     def _write(self, concepts: Sequence[Any], associations: Sequence[Any], batch: bool = False):  # type: ignore[no-untyped-def]
         """The write, once durable (and in the log when replicated), and its token."""
-        if self.member is not None and (refusal := self.member.write_refusal()) is not None:
-            raise refusal
+        self._writable()
         if self.shard is not None:
             self.shard.check_write(concepts, associations)
         result: WriteResult = self.engine.write(concepts, associations, batch=batch)
+        return result, self._token(result)
+
+    def _writable(self) -> None:
+        """Refuse a write on a follower, naming the writer."""
+        if self.member is not None and (refusal := self.member.write_refusal()) is not None:
+            raise refusal
+
+    def _token(self, result: WriteResult) -> pb.WriteToken:
         shard = self.member.shard if self.member is not None else 0
         sequence = result.token if self.member is not None else result.sequence
-        return result, pb.WriteToken(shard=shard, sequence=sequence)
+        return pb.WriteToken(shard=shard, sequence=sequence)
 
     def _readable(self, request: Any, context: grpc.ServicerContext) -> None:
         """Refuse a read this member cannot answer yet (UNAVAILABLE: the client reads elsewhere)."""
@@ -194,6 +202,8 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     @_status
     def GetConcept(self, request, context):  # type: ignore[no-untyped-def]
         self._readable(request, context)
+        if self.shard is not None:
+            self.shard.check_read(request.concept_id)
         concept = self.engine.get_concept(request.concept_id, embedding=not request.skip_embedding)
         if concept is None:
             return pb.GetConceptResponse(found=False)
@@ -218,6 +228,8 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     @_status
     def GetNeighbors(self, request, context):  # type: ignore[no-untyped-def]
         self._readable(request, context)
+        if self.shard is not None:
+            self.shard.check_read(request.concept_id)
         neighbors = self.engine.neighbors(
             request.concept_id,
             direction=request.direction,
@@ -298,8 +310,8 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
                     pid=status["pid"],
                 )
             )
-        if self.shard is not None:
-            response.shard.CopyFrom(self.shard.status())
+        if self.shard is not None and self.shard.sharded:
+            response.shard.CopyFrom(transfer.status(self.shard, self.engine))
         return response
 
     @_status
@@ -310,6 +322,35 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     @_status
     def ScanEdges(self, request, context):  # type: ignore[no-untyped-def]
         return shards.scan_edges(self.engine, request)
+
+    @_status
+    def Reshard(self, request, context):  # type: ignore[no-untyped-def]
+        self._writable()
+        return pb.ReshardResponse(shard=transfer.reshard(self.shard, self.engine, request))
+
+    @_status
+    def ScanMoving(self, request, context):  # type: ignore[no-untyped-def]
+        return transfer.scan_moving(self.shard, self.engine, request)
+
+    @_status
+    def AckMoving(self, request, context):  # type: ignore[no-untyped-def]
+        self._writable()
+        return transfer.ack_moving(self.engine, request)
+
+    @_status
+    def ImportConcepts(self, request, context):  # type: ignore[no-untyped-def]
+        self._writable()
+        copies = transfer.copies_from_pb(self.shard, request.copies)
+        result = self.engine.submit_copies(copies).result()
+        return pb.ImportConceptsResponse(imported=len(copies), token=self._token(result))
+
+    @_status
+    def DropMoved(self, request, context):  # type: ignore[no-untyped-def]
+        self._writable()
+        ids, after = transfer.drop_moved(self.shard, self.engine, request)
+        if ids:
+            self.engine.submit_drop(ids).result()
+        return pb.DropMovedResponse(dropped=len(ids), next=after)
 
     @_status
     def Digest(self, request, context):  # type: ignore[no-untyped-def]
@@ -444,6 +485,7 @@ class StorageServer:
         )
         if self.shard is not None:
             self.engine.owns = self.shard.owns
+            self.engine.moves = self.shard  # marks or refuses writes while concepts move
         self.health = health.HealthServicer(experimental_non_blocking=True)
         self.in_flight = HandlersInFlight()
         self.server = grpc.server(

@@ -198,6 +198,9 @@ class VectorIndex:
         self._key_of: dict[bytes, int] = {}  # ids whose vector is in the HNSW -> key
         self._id_of: dict[int, bytes] = {}  # HNSW key -> id
         self._next_key = 0
+        # Ids removed since the background thread picked the vectors it is indexing: an
+        # HNSW insert of one of them that lands after its removal is undone (`_undo_removed`).
+        self._gone: set[bytes] = set()
         self._sequence = 0
         self._opened = False
         self._stop = threading.Event()
@@ -268,6 +271,37 @@ class VectorIndex:
             self._sequence = sequence
         if ids:
             self._wake.set()
+
+    def remove(self, ids: Sequence[bytes], sequence: int) -> None:
+        """Forget the vectors of ``ids`` (deleted at ``sequence``); searchable on return."""
+        if not self._opened:
+            raise RuntimeError("vector index is not open")
+        ids = [c if type(c) is bytes else bytes(c) for c in ids]
+        with self._hnsw_lock:
+            keys = [self._key_of.pop(c) for c in ids if c in self._key_of]
+            if keys and self._hnsw is not None:
+                self._hnsw.remove(np.array(keys, dtype=np.uint64))
+            for key in keys:
+                del self._id_of[key]
+            with self._lock:
+                buffer = self._buffer
+                buffer.retire([buffer.row_of[c] for c in ids if c in buffer.row_of])
+                self._gone.update(ids)
+                self._sequence = sequence
+
+    def _undo_removed(self, ids: Sequence[bytes]) -> None:
+        """Take out of the HNSW those of ``ids`` removed while they were being inserted.
+
+        Called with ``_hnsw_lock`` held, after the insert and its key bookkeeping."""
+        with self._lock:
+            late = [c for c in ids if c in self._gone and c in self._key_of]
+        if not late:
+            return
+        keys = [self._key_of.pop(c) for c in late]
+        assert self._hnsw is not None
+        self._hnsw.remove(np.array(keys, dtype=np.uint64))
+        for key in keys:
+            del self._id_of[key]
 
     def _validated(self, items: Sequence[Pair]) -> tuple[list[bytes], np.ndarray]:
         """(ids, unit rows): the vectors stacked into one new block, checked and normalised
@@ -454,6 +488,7 @@ class VectorIndex:
         with self._lock:
             matrix, ids, start, live = self._buffer.snapshot()
             buffer = self._buffer
+            self._gone.clear()
         rows = np.flatnonzero(live) + start
         log.info("vector index: building HNSW over %d vectors", len(rows))
         hnsw = self._new_hnsw()
@@ -471,6 +506,8 @@ class VectorIndex:
             self._hnsw = hnsw
             if buffer is self._buffer:
                 buffer.retire(rows.tolist())
+        with self._hnsw_lock:
+            self._undo_removed([ids[row] for row in rows.tolist()])
         log.info("vector index: HNSW serving %d vectors", len(rows))
 
     def _drain(self) -> bool:
@@ -484,6 +521,7 @@ class VectorIndex:
             vectors = buffer.matrix[rows]
             if not ids:
                 return False
+            self._gone.clear()
         assert self._hnsw is not None
         keys = np.arange(self._next_key, self._next_key + len(ids), dtype=np.uint64)
         with self._hnsw_lock:
@@ -497,6 +535,7 @@ class VectorIndex:
                 self._key_of[concept_id] = key
                 self._id_of[key] = concept_id
             self._next_key += len(ids)
+            self._undo_removed(ids)
         with self._lock:
             if buffer is self._buffer:
                 buffer.retire(rows.tolist())

@@ -8,6 +8,14 @@
                                then the label
     kind 2 (claim): `count` bytes of UTF-8: the address of the writer that takes the shard
 
+Version 2 (written only for entries that hold a resharding write, so that a group of plain
+writes stays readable by version-1 followers) puts an operation byte before each write:
+    0 learn       as above
+    1 copies      <I count; each <16sIII id, record bytes, vector bytes, halves; then the
+                  record, the vector, and each half as <HI key bytes, value bytes + both
+    2 drop        <I count; then `count` 16-byte ids
+    3 shard state <I size; then `size` bytes of JSON (the shard's place in the shard map)
+
 The entry carries the writer's commit time, so that a follower stores exactly the
 timestamps the writer stored: applying an entry is a pure function of the store and the
 entry, on the writer and on every follower alike (`Engine.submit_replay`).
@@ -23,10 +31,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sutra.storage.engine import AssociationInput, ConceptInput
+from sutra.storage.engine import (
+    OP_DROP,
+    OP_IMPORT,
+    OP_LEARN,
+    OP_SHARD,
+    AssociationInput,
+    ConceptInput,
+    RecordCopy,
+)
 
 MAGIC = b"SL"
 VERSION = 1
+VERSION_OPS = 2  # entries holding copies or drops
 KIND_WRITES = 1
 KIND_CLAIM = 2
 
@@ -34,6 +51,10 @@ _HEADER = struct.Struct("<2sBBd16sI")
 _WRITE = struct.Struct("<BII")
 _CONCEPT = struct.Struct("<16sddII")
 _ASSOCIATION = struct.Struct("<16s16sBddH")
+_OP = struct.Struct("<B")
+_COUNT = struct.Struct("<I")
+_COPY = struct.Struct("<16sIII")
+_HALF = struct.Struct("<HI")
 NAN = float("nan")
 
 
@@ -46,6 +67,10 @@ class LogWrite:
     concepts: Sequence[ConceptInput]
     associations: Sequence[AssociationInput]
     batch: bool
+    op: int = OP_LEARN
+    copies: Sequence[RecordCopy] = ()
+    drops: Sequence[bytes] = ()
+    state: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +96,10 @@ def _unopt(value: float) -> float | None:
 
 def estimated_size(write: LogWrite) -> int:
     """An upper bound of the write's encoded bytes (UTF-8 takes at most 4 bytes a character)."""
-    size = _WRITE.size
+    size = _WRITE.size + _OP.size + _COUNT.size + 16 * len(write.drops) + len(write.state)
+    for copy in write.copies:
+        size += _COPY.size + len(copy.record) + len(copy.vector)
+        size += sum(_HALF.size + len(k) + len(v) for k, v in copy.edges)
     for c in write.concepts:
         size += _CONCEPT.size + 4 * len(c.content)
         size += 0 if c.embedding is None else 4 * len(c.embedding)
@@ -81,8 +109,15 @@ def estimated_size(write: LogWrite) -> int:
 
 
 def encode_writes(writes: Sequence[LogWrite], when: float, writer: bytes) -> bytes:
-    parts = [_HEADER.pack(MAGIC, VERSION, KIND_WRITES, when, writer, len(writes))]
+    ops = any(write.op != OP_LEARN for write in writes)
+    version = VERSION_OPS if ops else VERSION
+    parts = [_HEADER.pack(MAGIC, version, KIND_WRITES, when, writer, len(writes))]
     for write in writes:
+        if ops:
+            parts.append(_OP.pack(write.op))
+            if write.op != OP_LEARN:
+                _encode_op(write, parts)
+                continue
         parts.append(_WRITE.pack(write.batch, len(write.concepts), len(write.associations)))
         for c in write.concepts:
             content = c.content.encode("utf-8")
@@ -102,6 +137,22 @@ def encode_writes(writes: Sequence[LogWrite], when: float, writer: bytes) -> byt
     return b"".join(parts)
 
 
+def _encode_op(write: LogWrite, parts: list[bytes]) -> None:
+    if write.op == OP_SHARD:
+        parts += [_COUNT.pack(len(write.state)), write.state]
+        return
+    if write.op == OP_DROP:
+        parts.append(_COUNT.pack(len(write.drops)))
+        parts.extend(bytes(raw_id) for raw_id in write.drops)
+        return
+    parts.append(_COUNT.pack(len(write.copies)))
+    for copy in write.copies:
+        parts.append(_COPY.pack(copy.id, len(copy.record), len(copy.vector), len(copy.edges)))
+        parts += [copy.record, copy.vector]
+        for key, value in copy.edges:
+            parts += [_HALF.pack(len(key), len(value)), key, value]
+
+
 def encode_claim(address: str, when: float, writer: bytes) -> bytes:
     raw = address.encode("utf-8")
     return _HEADER.pack(MAGIC, VERSION, KIND_CLAIM, when, writer, len(raw)) + raw
@@ -114,23 +165,48 @@ def decode(data: bytes) -> LogEntry:
     magic, version, kind, when, writer, count = _HEADER.unpack_from(data)
     if magic != MAGIC:
         raise EntryError(f"not a storage log entry (magic {magic!r})")
-    if version != VERSION:
-        raise EntryError(f"log entry version {version} is not supported (this reads {VERSION})")
+    if version not in (VERSION, VERSION_OPS):
+        raise EntryError(
+            f"log entry version {version} is not supported (this reads {VERSION} and {VERSION_OPS})"
+        )
     body = memoryview(data)[_HEADER.size :]
     if kind == KIND_CLAIM:
         return LogEntry(kind, when, writer, address=bytes(body[:count]).decode("utf-8"))
     if kind != KIND_WRITES:
         raise EntryError(f"unknown log entry kind {kind}")
     try:
-        writes = list(_writes(body, count))
+        writes = list(_writes(body, count, version == VERSION_OPS))
     except (struct.error, UnicodeDecodeError) as exc:
         raise EntryError(f"truncated or damaged log entry: {exc}") from None
     return LogEntry(kind, when, writer, writes)
 
 
-def _writes(body: memoryview, count: int) -> Iterator[LogWrite]:
+def _writes(body: memoryview, count: int, ops: bool) -> Iterator[LogWrite]:
     offset = 0
     for _ in range(count):
+        if ops:
+            (op,) = _OP.unpack_from(body, offset)
+            offset += _OP.size
+            if op == OP_IMPORT:
+                copies, offset = _copies(body, offset)
+                yield LogWrite((), (), False, op=op, copies=copies)
+                continue
+            if op == OP_DROP:
+                (n,) = _COUNT.unpack_from(body, offset)
+                offset += _COUNT.size
+                drops = [bytes(body[offset + 16 * i : offset + 16 * i + 16]) for i in range(n)]
+                offset += 16 * n
+                yield LogWrite((), (), False, op=op, drops=drops)
+                continue
+            if op == OP_SHARD:
+                (size,) = _COUNT.unpack_from(body, offset)
+                offset += _COUNT.size
+                state = bytes(body[offset : offset + size])
+                offset += size
+                yield LogWrite((), (), False, op=op, state=state)
+                continue
+            if op != OP_LEARN:
+                raise EntryError(f"unknown write operation {op}")
         batch, n_concepts, n_associations = _WRITE.unpack_from(body, offset)
         offset += _WRITE.size
         concepts = []
@@ -154,6 +230,31 @@ def _writes(body: memoryview, count: int) -> Iterator[LogWrite]:
             offset += size
             associations.append(_association(source, target, kind, confidence, weight, label))
         yield LogWrite(concepts, associations, bool(batch))
+
+
+def _copies(body: memoryview, offset: int) -> tuple[list[RecordCopy], int]:
+    (n,) = _COUNT.unpack_from(body, offset)
+    offset += _COUNT.size
+    copies = []
+    for _ in range(n):
+        raw_id, record_size, vector_size, halves = _COPY.unpack_from(body, offset)
+        offset += _COPY.size
+        record = bytes(body[offset : offset + record_size])
+        offset += record_size
+        vector = bytes(body[offset : offset + vector_size])
+        offset += vector_size
+        edges = []
+        for _ in range(halves):
+            key_size, value_size = _HALF.unpack_from(body, offset)
+            offset += _HALF.size
+            key = bytes(body[offset : offset + key_size])
+            offset += key_size
+            edges.append((key, bytes(body[offset : offset + value_size])))
+            offset += value_size
+        if len(record) != record_size or len(vector) != vector_size:
+            raise struct.error("a copy runs past the end of the entry")
+        copies.append(RecordCopy(raw_id, record, vector, edges))
+    return copies, offset
 
 
 def _association(

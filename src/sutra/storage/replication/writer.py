@@ -144,7 +144,7 @@ class LogWriter(Replicator):
     def _chunks(self, writes: Sequence[object], when: float) -> list[bytes]:
         """The group as entries under the size limit, split only between writes."""
         items = [
-            entries.LogWrite(w.concepts, w.associations, w.batch)  # type: ignore[attr-defined]
+            entries.LogWrite(w.concepts, w.associations, w.batch, w.op, w.copies, w.drops, w.state)  # type: ignore[attr-defined]
             for w in writes
         ]
         groups: list[list[entries.LogWrite]] = [[]]

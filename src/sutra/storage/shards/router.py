@@ -15,10 +15,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sutra.storage.client import (
@@ -39,15 +39,22 @@ from sutra.storage.client import (
     neighbor_from_pb,
 )
 from sutra.storage.errors import (
+    Aborted,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
     StorageError,
-    Unavailable,
 )
 from sutra.storage.ids import concept_id_for
 from sutra.storage.limits import MAX_BATCH_IDS
 from sutra.storage.model import AssociationType
+from sutra.storage.shards.following import (
+    MAP_CHECK_SECONDS,
+    FollowsShardMap,
+    Layout,
+    MapState,
+    rerouted,
+)
 from sutra.storage.shards.map import ShardMap
 from sutra.storage.v1 import storage_pb2 as pb
 
@@ -101,41 +108,69 @@ def _named(index: int, target: str, exc: StorageError) -> StorageError:
     return named
 
 
-@dataclass
-class ShardedStorageClient:
-    """Client of the shards `targets` (host:port, in shard order)."""
+class ShardedStorageClient(FollowsShardMap):
+    """Client of the shards `targets` (host:port, in shard order).
 
-    targets: Sequence[str]
-    timeout: float = 5.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    options: Sequence[tuple[str, Any]] = ()
-    verify: bool = True  # check each shard's map and index before the first call
-    # Each shard's read followers, in shard order (None: every read goes to the writers).
-    readers: Sequence[Sequence[str]] | None = None
+    The map follows the shards: after `sutra storage reshard` switches them to a new map, the
+    router adopts it (the shards report it, with every shard's address) at its next map check,
+    at most `map_check_seconds` later, or at once when a shard refuses a call as not its own;
+    a write refused because its concept is moving right now is sent again (ABORTED), for at
+    most `reroute_seconds`.
+    """
 
-    def __post_init__(self) -> None:
-        self.map = ShardMap(len(self.targets))
-        if self.readers is not None and len(self.readers) != len(self.targets):
+    def __init__(
+        self,
+        targets: Sequence[str],
+        *,
+        timeout: float = 5.0,
+        retry: RetryPolicy | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+        verify: bool = True,  # check each shard's map and index before the first call
+        # Each shard's read followers, in shard order (None: every read goes to the writers).
+        readers: Sequence[Sequence[str]] | None = None,
+        reroute_seconds: float = 30.0,
+        map_check_seconds: float = MAP_CHECK_SECONDS,
+    ) -> None:
+        if readers is not None and len(readers) != len(targets):
             raise InvalidArgument(
-                f"followers are given for {len(self.readers)} shards, the router has "
-                f"{len(self.targets)}"
+                f"followers are given for {len(readers)} shards, the router has {len(targets)}"
             )
-        self.clients = [
-            StorageClient(
-                t,
-                timeout=self.timeout,
-                retry=self.retry,
-                options=self.options,
-                readers=list(self.readers[i]) if self.readers is not None else [],
-            )
-            for i, t in enumerate(self.targets)
-        ]
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.options = options
+        self.readers = readers
+        self.reroute_seconds = reroute_seconds
+        self.map_check_seconds = map_check_seconds
+        clients = [self._client_for(i, t) for i, t in enumerate(targets)]
+        self._state = MapState(Layout(list(targets), ShardMap(len(targets)), clients))
+        self._deadline: float | None = None  # set on the views of `bounded`
         # Shared by every caller's fan-out; a fan-out never waits on the pool from inside it.
-        self._pool = ThreadPoolExecutor(8 * len(self.targets), "storage-shards")
-        self._verified = not self.verify
-        self.tokens = [0] * len(self.targets)  # the newest write sequence of each shard
+        self._pool = ThreadPoolExecutor(8 * len(targets), "storage-shards")
+        self._verified = not verify
+        self.tokens = [0] * len(targets)  # the newest write sequence of each shard
+
+    def _client_for(self, index: int, target: str) -> StorageClient:
+        followers = self.readers[index] if self.readers and index < len(self.readers) else []
+        return StorageClient(
+            target,
+            timeout=self.timeout,
+            retry=self.retry,
+            options=self.options,
+            readers=list(followers),
+        )
 
     # ------------------------------------------------------------- plumbing
+
+    @property
+    def clients(self) -> list[StorageClient]:
+        clients = self._state.layout.clients
+        if self._deadline is None:
+            return clients
+        return [c.bounded(self._deadline) for c in clients]
+
+    def _client(self, index: int) -> StorageClient:
+        client = self._state.layout.clients[index]
+        return client if self._deadline is None else client.bounded(self._deadline)
 
     @property
     def last_token(self) -> tuple[int, ...]:
@@ -145,11 +180,11 @@ class ShardedStorageClient:
         if deadline is None:
             return self
         view = copy.copy(self)
-        view.clients = [c.bounded(deadline) for c in self.clients]
+        view._deadline = deadline
         return view
 
     def close(self) -> None:
-        for client in self.clients:
+        for client in self._state.layout.clients:
             client.close()
         self._pool.shutdown(wait=False)
 
@@ -163,7 +198,7 @@ class ShardedStorageClient:
         """`call` on shard `index`'s client; an error about the shard names it."""
         self._check_map()
         try:
-            return call(self.clients[index])
+            return call(self._client(index))
         except (InvalidArgument, NotFound):
             raise  # about the request, in the server's words, as from one node
         except StorageError as exc:  # about the shard: which one
@@ -171,62 +206,39 @@ class ShardedStorageClient:
 
     def on_shards(self, calls: Mapping[int, Callable[[StorageClient], T]]) -> dict[int, T]:
         """Each shard's call, in parallel; the first failure (by shard) is raised after all end."""
+        results, failures = self._settled(calls)
+        if failures:
+            raise failures[min(failures)]
+        return results
+
+    def on_every_shard(self, call: Callable[[StorageClient], T]) -> dict[int, T]:
+        """`call` on every shard of the current map, in parallel."""
+        self._check_map()  # first: the map may switch, and with it the number of shards
+        return self.on_shards(dict.fromkeys(range(len(self.targets)), call))
+
+    def _settled(
+        self, calls: Mapping[int, Callable[[StorageClient], T]]
+    ) -> tuple[dict[int, T], dict[int, BaseException]]:
+        """Each shard's call, in parallel: (results, failures) by shard once all end."""
         self._check_map()
         futures = {i: self._pool.submit(self.on_shard, i, call) for i, call in calls.items()}
         results: dict[int, T] = {}
-        failure: BaseException | None = None
+        failures: dict[int, BaseException] = {}
         for index in sorted(futures):
             try:
                 results[index] = futures[index].result()
             except BaseException as exc:
-                failure = failure or exc
-        if failure is not None:
-            raise failure
-        return results
+                failures[index] = exc
+        return results, failures
 
     def rpc(self, index: int, name: str, request: Any) -> Any:
         """A raw read RPC of shard `index` (the shard-only ones: GetNeighborsBatch, ScanEdges)."""
 
         return self.on_shard(index, lambda client: _raw(client, name, request))
 
-    def _check_map(self) -> None:
-        if not self._verified:
-            self.check_shards()
-
-    def check_shards(self) -> None:
-        """Every shard reachable and serving its place in this map; else one error naming it."""
-        self._verified = True
-        try:
-            for index, target in enumerate(self.targets):
-                self._check_shard(index, target)
-        except BaseException:
-            self._verified = False
-            raise
-
-    def _check_shard(self, index: int, target: str) -> None:
-        client = self.clients[index]
-        try:
-            stats = client._call(client._stub.GetStats, pb.GetStatsRequest(), idempotent=True)
-        except StorageError as exc:
-            raise Unavailable(f"shard {index} ({target}) is unreachable: {exc.message}") from None
-        if not stats.HasField("shard"):
-            raise FailedPrecondition(
-                f"shard {index} ({target}) is not a shard server (SUTRA_STORAGE_SHARD_COUNT is "
-                f"unset there) but SUTRA_STORAGE_SHARDS lists {len(self.targets)} shards"
-            )
-        if stats.shard.map_version != self.map.version:
-            raise FailedPrecondition(
-                f"shard {index} ({target}) serves map {stats.shard.map_version}, the router "
-                f"has {self.map.version} ({len(self.targets)} shards in SUTRA_STORAGE_SHARDS)"
-            )
-        if stats.shard.index != index:
-            raise FailedPrecondition(
-                f"shard {index} ({target}) is shard {stats.shard.index} of the map: "
-                "SUTRA_STORAGE_SHARDS must list the shards in shard order"
-            )
-
     def _owner(self, concept_id: str) -> int:
         """The shard of a concept; InvalidArgument (as from a server) for a malformed id."""
+        self._check_map()  # routing by a map the shards have left would ask the wrong shard
         try:
             return self.map.owner(concept_id)
         except ValueError as exc:
@@ -237,6 +249,7 @@ class ShardedStorageClient:
 
     # ---------------------------------------------------------------- writes
 
+    @rerouted
     def learn_concept(
         self,
         content: str,
@@ -276,6 +289,34 @@ class ShardedStorageClient:
         if not items and not links:
             raise InvalidArgument("a batch needs at least one concept or association")
         self._require_existing(links, {c.concept_id for c in items})  # type: ignore[misc]
+        deadline = time.monotonic() + self.reroute_seconds
+        sequence, pending = 0, (items, links)
+        while True:
+            parts = self._batch_parts(*pending)
+            results, failures = self._settled({i: self._batch_part(i, p) for i, p in parts.items()})
+            sequence = max([sequence, *(r.sequence for r in results.values())])
+            if not failures:
+                break
+            other = [
+                f for f in failures.values() if not isinstance(f, FailedPrecondition | Aborted)
+            ]
+            if other:
+                raise other[0]
+            first = failures[min(failures)]
+            if not self._reroute(first, deadline):  # type: ignore[arg-type]
+                raise first
+            # Only the refused parts again (a concept part stored twice would be strengthened
+            # twice); their associations to both endpoints' shards, as upserts.
+            pending = (
+                [c for i in failures for c in parts[i][0]],
+                list({id(a): a for i in failures for a in parts[i][1]}.values()),
+            )
+        return BatchResult([c.concept_id for c in items], len(links), sequence)  # type: ignore[misc]
+
+    def _batch_parts(
+        self, items: Sequence[ConceptInput], links: Sequence[AssociationInput]
+    ) -> dict[int, tuple[list[ConceptInput], list[AssociationInput]]]:
+        """A batch split by owner: each shard's concepts and the associations it stores."""
         parts: dict[int, tuple[list[ConceptInput], list[AssociationInput]]] = defaultdict(
             lambda: ([], [])
         )
@@ -284,19 +325,19 @@ class ShardedStorageClient:
         for link in links:
             for index in {self._owner(link.source_id), self._owner(link.target_id)}:
                 parts[index][1].append(link)
+        return parts
 
-        def part(index: int) -> Callable[[StorageClient], BatchResult]:
-            def call(client: StorageClient) -> BatchResult:
-                result = client.learn_batch(*parts[index])
-                self._wrote(index, client)
-                return result
+    def _batch_part(
+        self, index: int, part: tuple[list[ConceptInput], list[AssociationInput]]
+    ) -> Callable[[StorageClient], BatchResult]:
+        def call(client: StorageClient) -> BatchResult:
+            result = client.learn_batch(*part)
+            self._wrote(index, client)
+            return result
 
-            return call
+        return call
 
-        results = self.on_shards({index: part(index) for index in parts})
-        sequence = max((r.sequence for r in results.values()), default=0)
-        return BatchResult([c.concept_id for c in items], len(links), sequence)  # type: ignore[misc]
-
+    @rerouted
     def learn_association(
         self,
         source_id: str,
@@ -353,16 +394,17 @@ class ShardedStorageClient:
                 raise NotFound(f"{wanted[index][concept_id]} concept {concept_id} does not exist")
 
     def flush(self) -> int:
-        calls = {i: (lambda c: c.flush()) for i in range(len(self.clients))}
-        return max(self.on_shards(calls).values())
+        return max(self.on_every_shard(lambda c: c.flush()).values())
 
     # ----------------------------------------------------------------- reads
 
+    @rerouted
     def get_concept(self, concept_id: str, *, embedding: bool = True) -> Concept | None:
         return self.on_shard(
             self._owner(concept_id), lambda c: c.get_concept(concept_id, embedding=embedding)
         )
 
+    @rerouted
     def get_concepts(
         self, concept_ids: Sequence[str], *, embedding: bool = False
     ) -> list[Concept | None]:
@@ -387,6 +429,7 @@ class ShardedStorageClient:
                 result[position] = concept
         return result
 
+    @rerouted
     def get_neighbors(
         self,
         concept_id: str,
@@ -443,18 +486,17 @@ class ShardedStorageClient:
         self, query: Vector, k: int = 10, *, ef_search: int | None = None
     ) -> list[SearchHit]:
         """Every shard's top k, merged: exact whenever each shard's search is."""
-        calls = {
-            i: (lambda c: c.vector_search(query, k, ef_search=ef_search))
-            for i in range(len(self.clients))
-        }
-        hits = [hit for found in self.on_shards(calls).values() for hit in found]
-        hits.sort(key=lambda h: (-h.similarity, h.concept_id))
+        search = self.on_every_shard(lambda c: c.vector_search(query, k, ef_search=ef_search))
+        best: dict[str, SearchHit] = {}
+        for found in search.values():
+            for hit in found:  # between a switch and its cleanup a moved concept is on two
+                best.setdefault(hit.concept_id, hit)
+        hits = sorted(best.values(), key=lambda h: (-h.similarity, h.concept_id))
         return hits[:k]
 
     def stats(self) -> Stats:
         """The shards' counters summed (uptime and snapshot time: the oldest shard's)."""
-        calls = {i: (lambda c: c.stats()) for i in range(len(self.clients))}
-        each = list(self.on_shards(calls).values())
+        each = list(self.on_every_shard(lambda c: c.stats()).values())
         summed = {f.name: sum(getattr(s, f.name) for s in each) for f in dataclasses.fields(Stats)}
         summed["uptime_seconds"] = min(s.uptime_seconds for s in each)
         summed["last_snapshot_time"] = min(s.last_snapshot_time for s in each)
@@ -462,13 +504,12 @@ class ShardedStorageClient:
         return Stats(**summed)
 
     def health(self, service: str = "") -> bool:
-        calls = {i: (lambda c: c.health(service)) for i in range(len(self.clients))}
-        return all(self.on_shards(calls).values())
+        return all(self.on_every_shard(lambda c: c.health(service)).values())
 
 
-def _raw(client: StorageClient, name: str, request: Any) -> Any:
+def _raw(client: StorageClient, name: str, request: Any, timeout: float | None = None) -> Any:
     """An RPC of the client's stub with its retries (for the RPCs it has no method for)."""
-    return client._call(getattr(client._stub, name), request, idempotent=True)
+    return client._call(getattr(client._stub, name), request, timeout=timeout, idempotent=True)
 
 
 def _with_id(concept: ConceptInput | Mapping[str, Any]) -> ConceptInput:

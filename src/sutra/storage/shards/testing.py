@@ -56,7 +56,7 @@ class Dataset:
     def concepts(self, start: int = 0, stop: int | None = None) -> list[ConceptInput]:
         return [
             ConceptInput(f"concept {i}", concept_id=self.ids[i], embedding=self.vectors[i])
-            for i in range(start, len(self.ids) if stop is None else stop)
+            for i in range(start, len(self.ids) if stop is None else min(stop, len(self.ids)))
         ]
 
     def associations(self, start: int = 0, stop: int | None = None) -> list[AssociationInput]:

@@ -22,6 +22,15 @@ class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DIRECTION_BOTH: _ClassVar[Direction]
     DIRECTION_OUTGOING: _ClassVar[Direction]
     DIRECTION_INCOMING: _ClassVar[Direction]
+
+class ReshardAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESHARD_ACTION_UNSPECIFIED: _ClassVar[ReshardAction]
+    RESHARD_ACTION_BEGIN: _ClassVar[ReshardAction]
+    RESHARD_ACTION_FENCE: _ClassVar[ReshardAction]
+    RESHARD_ACTION_SWITCH: _ClassVar[ReshardAction]
+    RESHARD_ACTION_FINISH: _ClassVar[ReshardAction]
+    RESHARD_ACTION_ABORT: _ClassVar[ReshardAction]
 ASSOCIATION_TYPE_SEMANTIC: AssociationType
 ASSOCIATION_TYPE_CAUSAL: AssociationType
 ASSOCIATION_TYPE_TEMPORAL: AssociationType
@@ -30,6 +39,12 @@ ASSOCIATION_TYPE_COMPOSITIONAL: AssociationType
 DIRECTION_BOTH: Direction
 DIRECTION_OUTGOING: Direction
 DIRECTION_INCOMING: Direction
+RESHARD_ACTION_UNSPECIFIED: ReshardAction
+RESHARD_ACTION_BEGIN: ReshardAction
+RESHARD_ACTION_FENCE: ReshardAction
+RESHARD_ACTION_SWITCH: ReshardAction
+RESHARD_ACTION_FINISH: ReshardAction
+RESHARD_ACTION_ABORT: ReshardAction
 
 class Concept(_message.Message):
     __slots__ = ("id", "content", "embedding", "strength", "confidence", "created_at", "updated_at", "access_count", "embedding_f32")
@@ -300,14 +315,136 @@ class GetStatsResponse(_message.Message):
     def __init__(self, concepts: _Optional[int] = ..., associations: _Optional[int] = ..., vectors: _Optional[int] = ..., writes: _Optional[int] = ..., batches: _Optional[int] = ..., commits: _Optional[int] = ..., pending: _Optional[int] = ..., store_bytes: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., last_snapshot_time: _Optional[float] = ..., sequence: _Optional[int] = ..., dimension: _Optional[int] = ..., rejected: _Optional[int] = ..., replication: _Optional[_Union[ReplicationStatus, _Mapping]] = ..., shard: _Optional[_Union[ShardStatus, _Mapping]] = ...) -> None: ...
 
 class ShardStatus(_message.Message):
-    __slots__ = ("index", "count", "map_version")
+    __slots__ = ("index", "count", "map_version", "epoch", "targets", "phase", "moving_to", "changed", "moved_from")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
     MAP_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    MOVING_TO_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FROM_FIELD_NUMBER: _ClassVar[int]
     index: int
     count: int
     map_version: str
-    def __init__(self, index: _Optional[int] = ..., count: _Optional[int] = ..., map_version: _Optional[str] = ...) -> None: ...
+    epoch: int
+    targets: _containers.RepeatedScalarFieldContainer[str]
+    phase: str
+    moving_to: int
+    changed: int
+    moved_from: int
+    def __init__(self, index: _Optional[int] = ..., count: _Optional[int] = ..., map_version: _Optional[str] = ..., epoch: _Optional[int] = ..., targets: _Optional[_Iterable[str]] = ..., phase: _Optional[str] = ..., moving_to: _Optional[int] = ..., changed: _Optional[int] = ..., moved_from: _Optional[int] = ...) -> None: ...
+
+class ReshardRequest(_message.Message):
+    __slots__ = ("action", "count", "epoch", "targets")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    action: ReshardAction
+    count: int
+    epoch: int
+    targets: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, action: _Optional[_Union[ReshardAction, str]] = ..., count: _Optional[int] = ..., epoch: _Optional[int] = ..., targets: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReshardResponse(_message.Message):
+    __slots__ = ("shard",)
+    SHARD_FIELD_NUMBER: _ClassVar[int]
+    shard: ShardStatus
+    def __init__(self, shard: _Optional[_Union[ShardStatus, _Mapping]] = ...) -> None: ...
+
+class ConceptCopy(_message.Message):
+    __slots__ = ("id", "record", "vector", "edges")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
+    EDGES_FIELD_NUMBER: _ClassVar[int]
+    id: bytes
+    record: bytes
+    vector: bytes
+    edges: _containers.RepeatedCompositeFieldContainer[EdgeCopy]
+    def __init__(self, id: _Optional[bytes] = ..., record: _Optional[bytes] = ..., vector: _Optional[bytes] = ..., edges: _Optional[_Iterable[_Union[EdgeCopy, _Mapping]]] = ...) -> None: ...
+
+class EdgeCopy(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: bytes
+    value: bytes
+    def __init__(self, key: _Optional[bytes] = ..., value: _Optional[bytes] = ...) -> None: ...
+
+class ScanMovingRequest(_message.Message):
+    __slots__ = ("after", "limit", "changed")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    after: bytes
+    limit: int
+    changed: bool
+    def __init__(self, after: _Optional[bytes] = ..., limit: _Optional[int] = ..., changed: _Optional[bool] = ...) -> None: ...
+
+class ChangeMark(_message.Message):
+    __slots__ = ("id", "sequence")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    id: bytes
+    sequence: int
+    def __init__(self, id: _Optional[bytes] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class ScanMovingResponse(_message.Message):
+    __slots__ = ("copies", "next", "marks", "scanned")
+    COPIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FIELD_NUMBER: _ClassVar[int]
+    MARKS_FIELD_NUMBER: _ClassVar[int]
+    SCANNED_FIELD_NUMBER: _ClassVar[int]
+    copies: _containers.RepeatedCompositeFieldContainer[ConceptCopy]
+    next: bytes
+    marks: _containers.RepeatedCompositeFieldContainer[ChangeMark]
+    scanned: int
+    def __init__(self, copies: _Optional[_Iterable[_Union[ConceptCopy, _Mapping]]] = ..., next: _Optional[bytes] = ..., marks: _Optional[_Iterable[_Union[ChangeMark, _Mapping]]] = ..., scanned: _Optional[int] = ...) -> None: ...
+
+class AckMovingRequest(_message.Message):
+    __slots__ = ("marks",)
+    MARKS_FIELD_NUMBER: _ClassVar[int]
+    marks: _containers.RepeatedCompositeFieldContainer[ChangeMark]
+    def __init__(self, marks: _Optional[_Iterable[_Union[ChangeMark, _Mapping]]] = ...) -> None: ...
+
+class AckMovingResponse(_message.Message):
+    __slots__ = ("remaining",)
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    remaining: int
+    def __init__(self, remaining: _Optional[int] = ...) -> None: ...
+
+class ImportConceptsRequest(_message.Message):
+    __slots__ = ("copies",)
+    COPIES_FIELD_NUMBER: _ClassVar[int]
+    copies: _containers.RepeatedCompositeFieldContainer[ConceptCopy]
+    def __init__(self, copies: _Optional[_Iterable[_Union[ConceptCopy, _Mapping]]] = ...) -> None: ...
+
+class ImportConceptsResponse(_message.Message):
+    __slots__ = ("imported", "token")
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    imported: int
+    token: WriteToken
+    def __init__(self, imported: _Optional[int] = ..., token: _Optional[_Union[WriteToken, _Mapping]] = ...) -> None: ...
+
+class DropMovedRequest(_message.Message):
+    __slots__ = ("after", "limit")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    after: bytes
+    limit: int
+    def __init__(self, after: _Optional[bytes] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class DropMovedResponse(_message.Message):
+    __slots__ = ("dropped", "next")
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FIELD_NUMBER: _ClassVar[int]
+    dropped: int
+    next: bytes
+    def __init__(self, dropped: _Optional[int] = ..., next: _Optional[bytes] = ...) -> None: ...
 
 class GetNeighborsBatchRequest(_message.Message):
     __slots__ = ("concept_ids", "direction", "types", "limit", "min_sequence")

@@ -109,6 +109,31 @@ class StorageServiceStub:
                 request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesRequest.SerializeToString,
                 response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesResponse.FromString,
                 _registered_method=True)
+        self.Reshard = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/Reshard',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ReshardRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ReshardResponse.FromString,
+                _registered_method=True)
+        self.ScanMoving = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/ScanMoving',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanMovingRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanMovingResponse.FromString,
+                _registered_method=True)
+        self.AckMoving = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/AckMoving',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.AckMovingRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.AckMovingResponse.FromString,
+                _registered_method=True)
+        self.ImportConcepts = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/ImportConcepts',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ImportConceptsRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ImportConceptsResponse.FromString,
+                _registered_method=True)
+        self.DropMoved = channel.unary_unary(
+                '/sutra.storage.v1.StorageService/DropMoved',
+                request_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DropMovedRequest.SerializeToString,
+                response_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DropMovedResponse.FromString,
+                _registered_method=True)
 
 
 class StorageServiceServicer:
@@ -217,6 +242,44 @@ class StorageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Reshard(self, request, context):
+        """Resharding (docs/storage-sharding.md, `sutra storage reshard`): a step of the move to a
+        new shard map on this shard; idempotent, so a resumed move sends it again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScanMoving(self, request, context):
+        """A page of the concepts this shard holds that the new map gives to another shard, each
+        exactly as stored (record, vector, association halves): all of them, or those written
+        since the move began (`changed`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AckMoving(self, request, context):
+        """Forget change marks once their concepts are copied (only marks not moved again since).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportConcepts(self, request, context):
+        """Store copies exactly as another shard held them (a log write on a replicated shard).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropMoved(self, request, context):
+        """Delete a page of the concepts (with their vectors and halves) this shard no longer owns.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StorageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -294,6 +357,31 @@ def add_StorageServiceServicer_to_server(servicer, server):
                     servicer.ScanEdges,
                     request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesRequest.FromString,
                     response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesResponse.SerializeToString,
+            ),
+            'Reshard': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reshard,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ReshardRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ReshardResponse.SerializeToString,
+            ),
+            'ScanMoving': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScanMoving,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanMovingRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ScanMovingResponse.SerializeToString,
+            ),
+            'AckMoving': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckMoving,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.AckMovingRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.AckMovingResponse.SerializeToString,
+            ),
+            'ImportConcepts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportConcepts,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ImportConceptsRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.ImportConceptsResponse.SerializeToString,
+            ),
+            'DropMoved': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropMoved,
+                    request_deserializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DropMovedRequest.FromString,
+                    response_serializer=sutra_dot_storage_dot_v1_dot_storage__pb2.DropMovedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -701,6 +789,141 @@ class StorageService:
             '/sutra.storage.v1.StorageService/ScanEdges',
             sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesRequest.SerializeToString,
             sutra_dot_storage_dot_v1_dot_storage__pb2.ScanEdgesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reshard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/Reshard',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.ReshardRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.ReshardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScanMoving(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/ScanMoving',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.ScanMovingRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.ScanMovingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckMoving(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/AckMoving',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.AckMovingRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.AckMovingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportConcepts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/ImportConcepts',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.ImportConceptsRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.ImportConceptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropMoved(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sutra.storage.v1.StorageService/DropMoved',
+            sutra_dot_storage_dot_v1_dot_storage__pb2.DropMovedRequest.SerializeToString,
+            sutra_dot_storage_dot_v1_dot_storage__pb2.DropMovedResponse.FromString,
             options,
             channel_credentials,
             insecure,
