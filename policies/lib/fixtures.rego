@@ -13,7 +13,20 @@ ports := {
 	"sutra-redis": 6379,
 }
 
-port(n) := object.get(ports, n, 8080)
+port(n) := object.get(ports, base(n), 8080)
+
+# The unsharded name of a storage shard's workload (storage-server-1 -> storage-server).
+base(n) := b if {
+	some b in k8s.sharded
+	regex.match(sprintf("^%s-[0-9]+$", [b]), n)
+} else := n
+
+# The shard a storage workload serves (0 for the unsharded name).
+shard_of(n) := to_number(substring(n, count(base(n)) + 1, -1)) if base(n) != n
+
+shard_of(n) := 0 if base(n) == n
+
+sharded(t) if k8s.shard_count_of(t) > 1
 
 labels(n) := {
 	"app.kubernetes.io/name": n,
@@ -48,9 +61,9 @@ container(n, port) := {
 	},
 }
 
-probe(n, port, _) := grpc_probe(port) if n == "storage-server"
+probe(n, port, _) := grpc_probe(port) if base(n) == "storage-server"
 
-probe(n, port, path) := http_probe(path, port) if n != "storage-server"
+probe(n, port, path) := http_probe(path, port) if base(n) != "storage-server"
 
 pod_security := {
 	"runAsNonRoot": true,
@@ -155,11 +168,11 @@ service(n) := {
 	},
 }
 
-# The snapshot job as the tier table's backups say, writing onto a claim of its own.
-snapshot(t) := {
+# Shard i's snapshot job as the tier table's backups say, writing onto a claim of its own.
+snapshot(t, i) := {
 	"apiVersion": "batch/v1",
 	"kind": "CronJob",
-	"metadata": meta("storage-snapshot"),
+	"metadata": meta(k8s.shard_name("storage-snapshot", i)),
 	"spec": {
 		"schedule": k8s.config.tiers[t].backups.schedule,
 		"timeZone": "Etc/UTC",
@@ -180,21 +193,23 @@ snapshot(t) := {
 							"args": [
 								"storage", "snapshot", "--to", "/snapshots",
 								"--keep", sprintf("%v", [k8s.config.tiers[t].backups.keep]),
+								"--server",
+								sprintf("%s:%d", [k8s.shard_name(k8s.config.storage.workload, i), k8s.config.storage.port]),
 							],
 							"volumeMounts": [{"name": "snapshots", "mountPath": "/snapshots"}],
 						},
 					)],
-					"volumes": [{"name": "snapshots", "persistentVolumeClaim": {"claimName": "storage-snapshots"}}],
+					"volumes": [{"name": "snapshots", "persistentVolumeClaim": {"claimName": k8s.shard_name("storage-snapshots", i)}}],
 				},
 			},
 		}},
 	},
 }
 
-snapshot_claim(t) := {
+snapshot_claim(t, i) := {
 	"apiVersion": "v1",
 	"kind": "PersistentVolumeClaim",
-	"metadata": meta("storage-snapshots"),
+	"metadata": meta(k8s.shard_name("storage-snapshots", i)),
 	"spec": {
 		"accessModes": ["ReadWriteOnce"],
 		"resources": {"requests": {"storage": sprintf("%vGi", [k8s.config.tiers[t].backups.volume_gi])}},
@@ -229,7 +244,7 @@ ingress(n) := {
 	}]}}],
 	"ports": [{"protocol": "TCP", "port": port(n)}],
 } if {
-	n == k8s.config.storage.workload
+	base(n) == k8s.config.storage.workload
 } else := {"ports": [{"protocol": "TCP", "port": port(n)}]}
 
 # The snapshot job accepts nothing; it only calls the storage server.
@@ -263,16 +278,45 @@ log_max_age(t) := {
 	"value": sprintf("%d", [k8s.config.tiers[t].backups.log_max_age_minutes * 60]),
 }
 
-env(n, t) := [log_url, log_max_age(t)] if {
+env(n, t) := array.concat(plain_env(n, t), shard_env(n, t))
+
+plain_env(n, t) := [log_url, log_max_age(t)] if {
 	replicated(t)
-	n == k8s.config.storage.workload
+	base(n) == k8s.config.storage.workload
 } else := [log_url, {"name": "SUTRA_STORAGE_ROLE", "value": "follower"}] if {
 	replicated(t)
-	n == replication.followers
+	base(n) == replication.followers
 } else := [{"name": "SUTRA_STORAGE_READERS", "value": follower_addresses(t)}] if {
 	replicated(t)
 	n in replication.readers
 } else := []
+
+# A sharded tier: each shard's servers know their shard, the readers every shard.
+shard_env(n, t) := [
+	{"name": "SUTRA_STORAGE_SHARD", "value": sprintf("%d", [shard_of(n)])},
+	{"name": "SUTRA_STORAGE_SHARD_COUNT", "value": sprintf("%d", [k8s.shard_count_of(t)])},
+	{"name": "SUTRA_STORAGE_STREAM", "value": sprintf("SUTRA_STORAGE_%d", [shard_of(n)])},
+] if {
+	sharded(t)
+	base(n) in k8s.sharded
+} else := array.concat(
+	[{"name": "SUTRA_STORAGE_SHARDS", "value": shard_writers(t)}],
+	[{"name": "SUTRA_STORAGE_SHARD_READERS", "value": shard_followers(t)} | replicated(t)],
+) if {
+	sharded(t)
+	n in replication.readers
+} else := []
+
+shard_writers(t) := concat(",", [sprintf("%s:%d", [k8s.shard_name(k8s.config.storage.workload, i), k8s.config.storage.port]) |
+	some i in k8s.shard_indexes(t)
+])
+
+shard_followers(t) := concat(";", [concat(",", [sprintf("%s-%d.%s:%d", [f, k, f, k8s.config.storage.port]) |
+	f := k8s.shard_name(replication.followers, i)
+	some k in numbers.range(0, k8s.config.tiers[t].workloads[replication.followers].replicas - 1)
+]) |
+	some i in k8s.shard_indexes(t)
+])
 
 anti_affinity(n) := {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
 	"topologyKey": "kubernetes.io/hostname",
@@ -286,19 +330,22 @@ tier_workload(n, e, t) := json.patch(workload(n, e), array.concat(
 
 tier_objects(t) := array.concat(
 	array.concat(
-		[o | some n, e in k8s.config.tiers[t].workloads; o := tier_workload(n, e, t)],
-		[o | some n, e in k8s.config.tiers[t].workloads; e.hpa; o := hpa(n, e, t)],
+		[o | some n, e in k8s.tier_workloads(t); o := tier_workload(n, e, t)],
+		[o | some n, e in k8s.tier_workloads(t); e.hpa; o := hpa(n, e, t)],
 	),
 	array.concat(
 		array.concat(
-			[o | some n, e in k8s.config.tiers[t].workloads; e.hpa.max > 1; o := pdb(n)],
-			[o | some n, e in k8s.config.tiers[t].workloads; object.get(e, "replicas", 0) > 1; o := pdb(n)],
+			[o | some n, e in k8s.tier_workloads(t); e.hpa.max > 1; o := pdb(n)],
+			[o | some n, e in k8s.tier_workloads(t); object.get(e, "replicas", 0) > 1; o := pdb(n)],
 		),
 		array.concat(
-			[o | some n, _ in k8s.config.tiers[t].workloads; o := service(n)],
+			[o | some n, _ in k8s.tier_workloads(t); o := service(n)],
 			array.concat(
-				[snapshot(t), snapshot_claim(t), default_deny, snapshot_policy],
-				[o | some n, _ in k8s.config.tiers[t].workloads; o := allow(n)],
+				array.concat(
+					[default_deny, snapshot_policy],
+					[o | some i in k8s.shard_indexes(t); some o in [snapshot(t, i), snapshot_claim(t, i)]],
+				),
+				[o | some n, _ in k8s.tier_workloads(t); o := allow(n)],
 			),
 		),
 	),

@@ -35,19 +35,48 @@ storage_primary if region == ""
 storage_primary if placement.storage == "primary"
 
 # The workloads the table fixes for this tier: name -> {kind, hpa: {min, max}} or {kind, replicas};
-# without the storage server, its log and its read followers where another region is the
-# storage primary (they run beside the writer).
-table := config.tiers[tier].workloads if {
+# every storage shard's (tier_workloads); without the storage server, its log and its read
+# followers where another region is the storage primary (they run beside the writer).
+table := tier_workloads(tier) if {
 	storage_primary
-} else := object.remove(config.tiers[tier].workloads, primary_only)
+} else := object.remove(tier_workloads(tier), primary_only)
 
 # The replicated store's workloads (storage.replication: the log and the read followers), or
 # none when the table does not describe one.
 replication := object.get(config.storage, "replication", {})
 
-primary_only := {config.storage.workload} | {n |
-	some key in ["log", "followers"]
-	n := replication[key]
+primary_only := {shard_name(n, i) |
+	some n in {config.storage.workload} | {m | some key in ["log", "followers"]; m := replication[key]}
+	some i in shard_indexes(tier)
+}
+
+# Storage shards (storage.shards of a tier's row, 1 where absent): shard i runs its own writer
+# and followers, named like the unsharded ones for shard 0 and `<name>-<i>` for i >= 1.
+shard_count_of(t) := object.get(object.get(config.tiers[t], "storage", {}), "shards", 1)
+
+shard_count := shard_count_of(tier)
+
+shard_indexes(t) := [i | some i in numbers.range(0, shard_count_of(t) - 1)]
+
+shard_name(base, 0) := base
+
+shard_name(base, i) := sprintf("%s-%d", [base, i]) if i > 0
+
+# The workloads run once per shard: the writer and, where the table describes them, followers.
+sharded := {config.storage.workload} | {n | n := replication.followers}
+
+# A tier's workloads, each sharded one repeated (same row) for every shard i >= 1.
+tier_workloads(t) := object.union(config.tiers[t].workloads, {shard_name(n, i): e |
+	some n, e in config.tiers[t].workloads
+	n in sharded
+	some i in shard_indexes(t)
+	i > 0
+})
+
+# The shard index of a sharded object's name in this tier (base: the unsharded name).
+shard_index(base, n) := i if {
+	some i in shard_indexes(tier)
+	shard_name(base, i) == n
 }
 
 objects := object.get(input, "objects", [])

@@ -4,19 +4,23 @@
 # checked across the regions by `sutra check`, which sees every region at once.)
 # The writer is told by name and label: the StatefulSet named `storage.workload`, or any
 # workload whose pods carry app.kubernetes.io/name: <storage.workload>. A read follower of the
-# store must run under another name.
+# store must run under another name. A sharded tier (storage.shards) has one writer per shard,
+# `<storage.workload>-<i>` for shard i >= 1: the primary runs exactly one per shard (rule
+# storage_shards says which shard each is), a remote region none.
 package sutra.region_storage_writer
 
 import data.sutra.lib.k8s
 
 storage := k8s.config.storage.workload
 
+shard_writer_name(n) if regex.match(sprintf("^%s(-[0-9]+)?$", [storage]), n)
+
 writer(o) if {
 	o.kind == "StatefulSet"
-	o.metadata.name == storage
+	shard_writer_name(o.metadata.name)
 }
 
-writer(o) if k8s.pod_labels(o)["app.kubernetes.io/name"] == storage
+writer(o) if shard_writer_name(k8s.pod_labels(o)["app.kubernetes.io/name"])
 
 writers := [o | some o in k8s.workloads; writer(o)]
 
@@ -33,9 +37,9 @@ deny contains {"kind": o.kind, "name": o.metadata.name, "msg": msg} if {
 
 deny contains {"kind": "StatefulSet", "name": storage, "msg": msg} if {
 	k8s.placement.storage == "primary"
-	count(writers) != 1
+	count(writers) != k8s.shard_count
 	msg := sprintf(
-		"StatefulSet %s: region %s is the %s tier's storage primary and must run exactly one writer, it renders %d",
-		[storage, k8s.region, k8s.tier, count(writers)],
+		"StatefulSet %s: region %s is the %s tier's storage primary and must run exactly one writer per storage shard (%d), it renders %d",
+		[storage, k8s.region, k8s.tier, k8s.shard_count, count(writers)],
 	)
 }

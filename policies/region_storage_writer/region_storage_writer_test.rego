@@ -6,7 +6,8 @@ import data.sutra.lib.fixtures as f
 # reverse.
 with_writer := f.tier_objects("high")
 
-without_writer := f.without(with_writer, "StatefulSet", "storage-server")
+# Every shard's writer removed (high runs storage.shards of them).
+without_writer := [o | some o in with_writer; not writer(o)]
 
 region_input(region, objs) := {"tier": "high", "region": region, "objects": objs}
 
@@ -43,4 +44,16 @@ test_primary_without_writer_denied if {
 	objs := without_writer
 	some v in deny with input as region_input("us-east", objs)
 	contains(v.msg, "renders 0")
+}
+
+test_primary_missing_one_shard_writer_denied if {
+	objs := f.without(with_writer, "StatefulSet", "storage-server-2")
+	some v in deny with input as region_input("us-east", objs)
+	contains(v.msg, "exactly one writer per storage shard (4), it renders 3")
+}
+
+test_remote_with_a_shard_writer_denied if {
+	objs := array.concat(without_writer, [o | some o in with_writer; o.kind == "StatefulSet"; o.metadata.name == "storage-server-3"])
+	some v in deny with input as region_input("eu-west", objs)
+	v.name == "storage-server-3"
 }

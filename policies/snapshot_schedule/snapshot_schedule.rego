@@ -5,6 +5,9 @@
 # Where a region is the storage primary of a tier that runs the replicated store, the job uploads
 # to the region's bucket instead (`snapshots:` of its row: s3://<bucket>/<prefix>/<tier>), where
 # the followers bootstrap from, with credentials from a mounted file, never a value in git.
+# A sharded tier (storage.shards) runs one such job per shard: shard i's is `storage-snapshot-<i>`
+# (shard 0's keeps the name), snapshots the writer of its shard (`--server`), onto a claim of its
+# own or under `<tier>/shard-<i>` of the bucket (no shard's prefix holds another's).
 package sutra.snapshot_schedule
 
 import data.sutra.lib.k8s
@@ -15,7 +18,15 @@ job_name := "storage-snapshot"
 # snapshots (the primary does).
 backups := k8s.config.tiers[k8s.tier].backups if k8s.storage_primary
 
-jobs := [o | some o in k8s.objects; o.kind == "CronJob"; o.metadata.name == job_name]
+jobs := [o | some o in k8s.objects; o.kind == "CronJob"; k8s.shard_index(job_name, o.metadata.name)]
+
+# Shard i's job snapshots shard i's writer.
+server(i) := sprintf("%s:%d", [k8s.shard_name(k8s.config.storage.workload, i), k8s.config.storage.port])
+
+# Where job o uploads: the tier's bucket URL, under shard-<i> in a sharded tier.
+job_url(o) := bucket_url if {
+	k8s.shard_count == 1
+} else := sprintf("%s/shard-%d", [bucket_url, k8s.shard_index(job_name, o.metadata.name)])
 
 # The bucket URL of this region overlay's snapshots, where the region's followers start from.
 bucket_url := concat("/", array.concat(["s3:/", row.bucket], array.concat(prefix, [k8s.tier]))) if {
@@ -29,8 +40,17 @@ bucket_url := concat("/", array.concat(["s3:/", row.bucket], array.concat(prefix
 deny contains violation(o, msg) if {
 	some o in jobs
 	bucket_url
-	target(o) != bucket_url
-	msg := sprintf("writes to %s: the followers of region %s bootstrap from %s (its snapshots in the tier table): pass --to %s", [target(o), k8s.region, bucket_url, bucket_url])
+	target(o) != job_url(o)
+	msg := sprintf("writes to %s: the followers of region %s bootstrap from %s (its snapshots in the tier table): pass --to %s", [target(o), k8s.region, job_url(o), job_url(o)])
+}
+
+deny contains violation(o, msg) if {
+	some o in jobs
+	backups
+	k8s.shard_count > 1
+	want := server(k8s.shard_index(job_name, o.metadata.name))
+	server_of(o) != want
+	msg := sprintf("snapshots %s: it is the job of the shard whose writer is %s, pass --server %s", [server_of(o), want, want])
 }
 
 # boto3 reads the credentials from a file: a shared credentials file or a web identity token.
@@ -58,12 +78,14 @@ credential_file(o) if {
 	e.value != ""
 }
 
-deny contains {"kind": "CronJob", "name": job_name, "msg": msg} if {
+deny contains {"kind": "CronJob", "name": name, "msg": msg} if {
 	backups
-	count(jobs) == 0
+	some i in k8s.shard_indexes(k8s.tier)
+	name := k8s.shard_name(job_name, i)
+	count([o | some o in jobs; o.metadata.name == name]) == 0
 	msg := sprintf(
-		"CronJob %s is missing: the %s tier snapshots the store at %q (tier table backups)",
-		[job_name, k8s.tier, backups.schedule],
+		"CronJob %s is missing: the %s tier snapshots the store (shard %d) at %q (tier table backups)",
+		[name, k8s.tier, i, backups.schedule],
 	)
 }
 
@@ -214,6 +236,8 @@ option(o, name) := v if {
 
 keep(o) := to_number(option(o, "--keep"))
 
+server_of(o) := option(o, "--server") if true else := "no server (--server)"
+
 target(o) := option(o, "--to")
 
 # The deepest volumeMount holding path, and the pod volume behind it.
@@ -240,14 +264,14 @@ volume_of(o, path) := v if {
 # (<template>-<statefulset>-<ordinal>).
 storage_claim(claim) if {
 	some s in k8s.workloads
-	s.metadata.name == k8s.config.storage.workload
+	k8s.shard_index(k8s.config.storage.workload, s.metadata.name)
 	some v in object.get(k8s.pod_spec(s), "volumes", [])
 	v.persistentVolumeClaim.claimName == claim
 }
 
 storage_claim(claim) if {
 	some s in k8s.workloads
-	s.metadata.name == k8s.config.storage.workload
+	k8s.shard_index(k8s.config.storage.workload, s.metadata.name)
 	s.kind == "StatefulSet"
 	some t in object.get(s, ["spec", "volumeClaimTemplates"], [])
 	startswith(claim, sprintf("%s-%s-", [t.metadata.name, s.metadata.name]))

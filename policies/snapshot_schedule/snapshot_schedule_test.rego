@@ -1,6 +1,7 @@
 package sutra.snapshot_schedule
 
 import data.sutra.lib.fixtures as f
+import data.sutra.lib.k8s
 
 good(t) := f.tier_objects(t)
 
@@ -189,4 +190,29 @@ test_key_in_environment_denied if {
 	objs := to_bucket(bucket, [credentials, {"name": "AWS_SECRET_ACCESS_KEY", "value": "x"}])
 	some m in region_messages(objs)
 	contains(m, "sets AWS_SECRET_ACCESS_KEY")
+}
+
+# A sharded tier runs one job per shard, each on its own shard's writer.
+sharded_tier := [t | some t, _ in k8s.config.tiers; k8s.shard_count_of(t) > 1][0]
+
+test_sharded_tier_jobs_allowed if {
+	t := sharded_tier
+	objs := good(t)
+	count(deny) == 0 with input as f.tier_input(t, objs)
+}
+
+test_missing_shard_job_denied if {
+	t := sharded_tier
+	objs := f.without(good(t), "CronJob", "storage-snapshot-1")
+	some m in messages(t, objs)
+	contains(m, "CronJob storage-snapshot-1 is missing")
+}
+
+test_shard_job_on_another_shard_denied if {
+	t := sharded_tier
+	objs := f.patch(good(t), "CronJob", "storage-snapshot-2", [{
+		"op": "replace", "path": concat("", [container_path, "/args/7"]), "value": "storage-server:50051",
+	}])
+	some m in messages(t, objs)
+	contains(m, "CronJob storage-snapshot-2 snapshots storage-server:50051")
 }

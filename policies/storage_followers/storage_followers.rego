@@ -80,3 +80,53 @@ deny contains {"kind": o.kind, "name": o.metadata.name, "msg": msg} if {
 		[k8s.describe(o), readers_env, k8s.tier, readers_env],
 	)
 }
+
+# A sharded tier (storage.shards): the readers name each shard's followers in
+# SUTRA_STORAGE_SHARD_READERS, shards apart by `;` in shard order, shard i's followers being
+# <follower>-<i> (shard 0: <follower>) with the table's count each.
+shard_readers_env := "SUTRA_STORAGE_SHARD_READERS"
+
+expected_shard(i) := {sprintf("%s-%d.%s:%d", [set, k, set, k8s.config.storage.port]) |
+	set := k8s.shard_name(followers, i)
+	some k in numbers.range(0, count_in_table - 1)
+}
+
+expected_shards := [expected_shard(i) | some i in k8s.shard_indexes(k8s.tier)]
+
+shard_reader_values(o) := [e.value |
+	some c in k8s.containers(o)
+	some e in object.get(c, "env", [])
+	e.name == shard_readers_env
+]
+
+shard_groups(value) := [named(group) | some group in split(value, ";")]
+
+expected_text := concat(";", [concat(",", sort(g)) | some g in expected_shards])
+
+deny contains {"kind": o.kind, "name": o.metadata.name, "msg": msg} if {
+	count_in_table
+	k8s.shard_count > 1
+	some n in k8s.replication.readers
+	some o in k8s.workloads
+	o.metadata.name == n
+	count(shard_reader_values(o)) == 0
+	msg := sprintf("%s reads from %d storage shards but names none of their followers: set %s to %s", [k8s.describe(o), k8s.shard_count, shard_readers_env, expected_text])
+}
+
+deny contains {"kind": o.kind, "name": o.metadata.name, "msg": msg} if {
+	count_in_table
+	some o in k8s.workloads
+	some value in shard_reader_values(o)
+	shard_groups(value) != expected_shards
+	msg := sprintf(
+		"%s names the shards' followers %s, but the %s tier runs %v per shard on %d shards (tier table): set %s to %s",
+		[k8s.describe(o), value, k8s.tier, count_in_table, k8s.shard_count, shard_readers_env, expected_text],
+	)
+}
+
+deny contains {"kind": o.kind, "name": o.metadata.name, "msg": msg} if {
+	not count_in_table
+	some o in k8s.workloads
+	count(shard_reader_values(o)) > 0
+	msg := sprintf("%s names read followers (%s), but the %s tier runs none here: remove %s", [k8s.describe(o), shard_readers_env, k8s.tier, shard_readers_env])
+}

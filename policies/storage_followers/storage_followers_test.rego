@@ -82,3 +82,37 @@ test_readers_in_a_remote_region_denied if {
 	some v in deny with input as {"tier": t, "region": r, "objects": objs}
 	contains(v.msg, "runs none here")
 }
+
+sharded_tier := [t | some t, _ in k8s.config.tiers; k8s.shard_count_of(t) > 1][0]
+
+shard_readers_index(objs, n) := i if {
+	some o in objs
+	o.kind == "Deployment"
+	o.metadata.name == n
+	some i, e in o.spec.template.spec.containers[0].env
+	e.name == "SUTRA_STORAGE_SHARD_READERS"
+}
+
+test_sharded_readers_allowed if {
+	t := sharded_tier
+	objs := f.tier_objects(t)
+	count(deny) == 0 with input as f.tier_input(t, objs)
+}
+
+test_shard_readers_missing_a_shard_denied if {
+	t := sharded_tier
+	all := f.tier_objects(t)
+	i := shard_readers_index(all, reader)
+	value := "storage-replica-0.storage-replica:50051,storage-replica-1.storage-replica:50051"
+	objs := f.patch(all, "Deployment", reader, [{"op": "replace", "path": sprintf("/spec/template/spec/containers/0/env/%d/value", [i]), "value": value}])
+	some v in deny with input as f.tier_input(t, objs)
+	contains(v.msg, "names the shards' followers")
+}
+
+test_shard_readers_without_followers_denied if {
+	p := plain_tier
+	add := {"name": "SUTRA_STORAGE_SHARD_READERS", "value": "a:1;b:1"}
+	objs := f.patch(f.tier_objects(p), "Deployment", reader, [{"op": "add", "path": "/spec/template/spec/containers/0/env", "value": [add]}])
+	some v in deny with input as f.tier_input(p, objs)
+	contains(v.msg, "remove SUTRA_STORAGE_SHARD_READERS")
+}

@@ -7,9 +7,10 @@ import data.sutra.lib.k8s
 
 storage := k8s.config.storage
 
+# The writer of every storage shard (shard 0's is `storage.workload`).
 storage_workloads := [o |
 	some o in k8s.workloads
-	o.metadata.name == storage.workload
+	k8s.shard_index(storage.workload, o.metadata.name)
 ]
 
 # The storage container port names that carry the gRPC port (NetworkPolicies may name ports).
@@ -55,6 +56,14 @@ admits_port(rule) if {
 
 clients := {n | some n in storage.clients}
 
+# A client, or a client's copy for one storage shard (the snapshot job of shard i).
+client(n) if n in clients
+
+client(n) if {
+	some c in clients
+	k8s.shard_index(c, n)
+}
+
 # Why a peer of a rule admits someone other than a storage client (undefined when it does not).
 problem(peer) := "an ipBlock" if {
 	peer.ipBlock
@@ -66,7 +75,7 @@ problem(peer) := "an ipBlock" if {
 	outsiders := {k8s.name(o) |
 		some o in k8s.workloads
 		k8s.selector_matches(peer.podSelector, k8s.pod_labels(o))
-		not k8s.name(o) in clients
+		not client(k8s.name(o))
 	}
 	count(outsiders) > 0
 }

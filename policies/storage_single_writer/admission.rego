@@ -5,7 +5,7 @@
 # A writer is the workload named `workload`, any workload whose pods are labelled
 # app.kubernetes.io/name: <workload>, and any workload of the replicated store that appends to
 # the log: a container with SUTRA_STORAGE_NATS_URL whose SUTRA_STORAGE_ROLE is not `follower`
-# (the server's default role is writer). Read followers (SUTRA_STORAGE_ROLE=follower, another
+# (the server's default role is writer), or that serves a storage shard (SUTRA_STORAGE_SHARD). Read followers (SUTRA_STORAGE_ROLE=follower, another
 # name and label) may run several pods.
 package sutra.storage_single_writer.admission
 
@@ -70,6 +70,17 @@ writer(o, params) if manifest.pod_labels(o)["app.kubernetes.io/name"] == params.
 
 writer(o, _) if appends_to_log(o)
 
+writer(o, _) if claims_a_shard(o)
+
+# A storage shard's server (SUTRA_STORAGE_SHARD set) in a role other than follower: shard i's
+# writer, storage-server-<i>, under the same rules (one pod, its own volume).
+claims_a_shard(o) if {
+	some c in manifest.containers(o)
+	some e in object.get(c, "env", [])
+	e.name == "SUTRA_STORAGE_SHARD"
+	env_value(c, "SUTRA_STORAGE_ROLE") != "follower"
+}
+
 appends_to_log(o) if {
 	some c in manifest.containers(o)
 	env_value(c, "SUTRA_STORAGE_NATS_URL") != ""
@@ -87,4 +98,7 @@ why(o, params) := "" if {
 	o.metadata.name == params.workload
 } else := sprintf(" (its pods are labelled app.kubernetes.io/name: %s)", [params.workload]) if {
 	manifest.pod_labels(o)["app.kubernetes.io/name"] == params.workload
+} else := "; it serves a storage shard (SUTRA_STORAGE_SHARD set and SUTRA_STORAGE_ROLE not follower): a read follower sets SUTRA_STORAGE_ROLE=follower" if {
+	claims_a_shard(o)
+	not appends_to_log(o)
 } else := "; it appends to the storage log (SUTRA_STORAGE_NATS_URL set and SUTRA_STORAGE_ROLE not follower): a read follower sets SUTRA_STORAGE_ROLE=follower"

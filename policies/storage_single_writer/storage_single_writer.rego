@@ -19,13 +19,15 @@ parameters := {
 
 storage_name := parameters.workload
 
-storage_sets := [o | some o in k8s.objects; o.kind == "StatefulSet"; o.metadata.name == storage_name]
-
+# Every storage shard's writer (shard 0's is storage_name; a sharded tier's shard i's is
+# storage_name-<i>, rule storage_shards).
 # (Not in a region that is not the tier's storage primary: rule region_storage_writer.)
-deny contains {"kind": "StatefulSet", "name": storage_name, "msg": msg} if {
+deny contains {"kind": "StatefulSet", "name": name, "msg": msg} if {
 	k8s.storage_primary
-	count(storage_sets) == 0
-	msg := sprintf("StatefulSet %s is missing: the storage server must run as a StatefulSet", [storage_name])
+	some i in k8s.shard_indexes(k8s.tier)
+	name := k8s.shard_name(storage_name, i)
+	count([o | some o in k8s.objects; o.kind == "StatefulSet"; o.metadata.name == name]) == 0
+	msg := sprintf("StatefulSet %s is missing: the storage server (shard %d) must run as a StatefulSet", [name, i])
 }
 
 deny contains {"kind": o.kind, "name": o.metadata.name, "msg": msg} if {

@@ -121,3 +121,20 @@ test_log_writer_as_deployment_denied if {
 	some v in deny with input as f.tier_input("low", objs)
 	contains(v.msg, "must not be a Deployment")
 }
+
+sharded_tier := [n | some n, _ in data.sutra.lib.k8s.config.tiers; data.sutra.lib.k8s.shard_count_of(n) > 1][0]
+
+test_missing_shard_writer_denied if {
+	t := sharded_tier
+	objs := f.without(f.tier_objects(t), "StatefulSet", "storage-server-1")
+	some v in deny with input as f.tier_input(t, objs)
+	contains(v.msg, "StatefulSet storage-server-1 is missing")
+}
+
+test_shard_writer_with_two_pods_denied if {
+	t := sharded_tier
+	objs := f.patch(f.tier_objects(t), "StatefulSet", "storage-server-3", [{"op": "replace", "path": "/spec/replicas", "value": 2}])
+	some v in deny with input as f.tier_input(t, objs)
+	v.name == "storage-server-3"
+	contains(v.msg, "replicas 2")
+}

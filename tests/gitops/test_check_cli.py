@@ -60,13 +60,17 @@ def test_the_clean_tree_passes(sutra: Run) -> None:
     # the storage primary it drops the writer, its snapshot job, volume, accounts,
     # NetworkPolicies and ServiceMonitor (8) and the log and the followers (13), and adds
     # NetworkPolicy storage-remote. The primary of a replicated tier sends its snapshots to the
-    # region's bucket, so it drops the snapshot volume (us-east/high: 59 = 59 + 1 - 1).
-    for tier, count in (("low", 41), ("medium", 59), ("high", 59)):
+    # region's bucket, so it drops the snapshot volume. High's 4 storage shards add 11 objects
+    # per shard i >= 1 (writer, Service, NetworkPolicy, ServiceMonitor, snapshot job and volume;
+    # followers, Service, budget, NetworkPolicy, ServiceMonitor): 92 = 59 + 3 x 11; us-east/high:
+    # 89 = 92 + 1 - 4 volumes; eu-west/high keeps each shard's Service as an ExternalName: 43.
+    for tier, count in (("low", 41), ("medium", 59), ("high", 92)):
         assert f"{tier}: {count} objects" in lines
-    for overlay, count in (("eu-west/low", 42), ("us-east/high", 59), ("eu-west/high", 40)):
+    for overlay, count in (("eu-west/low", 42), ("us-east/high", 89), ("eu-west/high", 43)):
         assert f"{overlay}: {count} objects" in lines
     assert "  us-east: medium, high (storage primary)" in lines
-    assert "  sutra-api        Deployment   replicas 20-50 (HPA)" in lines
+    # (aligned with the longest name, storage-replica-3)
+    assert "  sutra-api          Deployment   replicas 20-50 (HPA)" in lines
     assert any(line.strip().startswith("requests at minimum") for line in lines)
     assert done.stderr == ""
 

@@ -15,6 +15,7 @@ from sutra.gitops.quantities import parse_quantity
 from .test_network_policies import MONITORING, OUTSIDE, _pods, _stranger, can_connect
 
 CACHE = "sutra-redis"
+NAME = "app.kubernetes.io/name"
 # The tiers that run it (the first test checks this against the tier table).
 CACHED = pytest.mark.parametrize("tier", ["medium", "high"])
 
@@ -94,7 +95,7 @@ def test_only_the_api_reaches_the_cache(rendered) -> None:
     (api_policy,) = [p for p in no_egress if p["metadata"]["name"] == "sutra-api"]
     api_policy["spec"]["egress"] = [
         rule for rule in api_policy["spec"]["egress"]
-        if rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] != CACHE
+        if rule["to"][0]["podSelector"].get("matchLabels", {}).get(NAME) != CACHE
     ]  # fmt: skip
     assert not can_connect(no_egress, api, cache, 6379)
     no_policy = [p for p in policies if p["metadata"]["name"] not in (CACHE, "default-deny")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sutra.gitops import shards
 from sutra.gitops.images import DIGEST
 from sutra.gitops.quantities import parse_quantity
 
@@ -29,8 +30,9 @@ def _all_containers(rendered):
 
 def test_pods_are_found(rendered, tier_table: dict) -> None:
     kinds = sorted(owner["kind"] for owner, _ in rendered.pod_templates())
-    row = tier_table["tiers"][rendered.tier]["workloads"].values()
-    assert kinds == sorted(["CronJob", *(entry["kind"] for entry in row)])
+    row = shards.workloads(tier_table, rendered.tier).values()
+    jobs = ["CronJob"] * shards.count(tier_table, rendered.tier)  # a snapshot job per shard
+    assert kinds == sorted([*jobs, *(entry["kind"] for entry in row)])
     assert kinds.count("Deployment") >= 4
 
 
@@ -87,12 +89,15 @@ def test_read_only_root_filesystems_get_a_writable_tmp(rendered) -> None:
         assert "emptyDir" in volumes[tmp[0]["name"]]
 
 
-def test_pods_and_their_owners_carry_the_standard_labels(rendered) -> None:
+def test_pods_and_their_owners_carry_the_standard_labels(rendered, tier_table: dict) -> None:
     for owner, template in rendered.pod_templates():
         for labels in (owner["metadata"]["labels"], template["metadata"]["labels"]):
             missing = [k for k in REQUIRED_LABELS if not labels.get(k)]
             assert not missing, f"{owner['metadata']['name']}: {missing}"
-        assert template["metadata"]["labels"]["app.kubernetes.io/name"] == owner["metadata"]["name"]
+        # Every shard's snapshot job runs pods labelled as shard 0's (one NetworkPolicy).
+        name = owner["metadata"]["name"]
+        expected = shards.unsharded(tier_table, name) if owner["kind"] == "CronJob" else name
+        assert template["metadata"]["labels"]["app.kubernetes.io/name"] == expected
 
 
 # Workloads that run an upstream image, pinned in the overlays like the project's own.
@@ -110,7 +115,8 @@ def test_images_come_from_the_project_registry_pinned_by_tag_and_digest(
         named, _, digest = image.partition("@")
         repository, _, tag = named.rpartition(":")
         # The snapshot job and the read followers run the server's image.
-        expected = SHARED_IMAGES.get(owner["metadata"]["name"], owner["metadata"]["name"])
+        name = shards.unsharded(tier_table, owner["metadata"]["name"])
+        expected = SHARED_IMAGES.get(name, name)
         if expected in on_gpus:
             expected += "-cuda"  # components/hybrid-gpu runs the CUDA build
         assert repository == UPSTREAM_IMAGES.get(expected, f"ghcr.io/sutra-ai/{expected}"), image
@@ -125,9 +131,12 @@ def test_no_container_takes_a_secret_through_its_environment(rendered) -> None:
         assert not any("secretRef" in source for source in container.get("envFrom", [])), where
 
 
-def test_workloads_use_their_own_service_account_without_a_token(rendered) -> None:
+def test_workloads_use_their_own_service_account_without_a_token(
+    rendered, tier_table: dict
+) -> None:
     for owner, template in rendered.pod_templates():
-        name = owner["metadata"]["name"]
+        # Every shard's pods run under shard 0's account.
+        name = shards.unsharded(tier_table, owner["metadata"]["name"])
         pod = template["spec"]
         assert pod["serviceAccountName"] == name
         assert pod["automountServiceAccountToken"] is False

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sutra.gitops import shards
+
 NAMESPACE = "sutra-ai"
 OUTSIDE = {"kubernetes.io/metadata.name": "ingress-nginx"}
 MONITORING = {"kubernetes.io/metadata.name": "monitoring"}
@@ -159,28 +161,61 @@ def test_pods_talk_exactly_along_the_architecture(rendered, tier_table) -> None:
     workloads = tier_table["tiers"][rendered.tier]["workloads"]
     cached = "sutra-redis" in workloads
     replicated = tier_table["storage"]["replication"]["log"] in workloads
-    assert allowed == INTERNAL_FLOWS | (CACHE_FLOWS if cached else set()) | (
-        REPLICATION_FLOWS if replicated else set()
+    flows = INTERNAL_FLOWS | (REPLICATION_FLOWS if replicated else set())
+    assert allowed == flows | (CACHE_FLOWS if cached else set()) | _shard_flows(
+        flows, shards.count(tier_table, rendered.tier)
     )
+
+
+def _shard_flows(flows: set, total: int) -> set:
+    """What shards 1..N-1 of a sharded tier add: each shard's store talks as shard 0's does,
+    but for the dashboard's metrics (shard 0's only); every shard's snapshot job carries the
+    one snapshot label, so each may reach every shard's writer."""
+    stores, job = ("storage-server", "storage-replica"), "storage-snapshot"
+    found = set()
+    for i in range(1, total):
+        for src, dst, port in flows:
+            if (src, dst, port) == ("sutra-control", "storage-server", 9091) or src == job:
+                continue
+            if src in stores or dst in stores:
+                name = {n: shards.name(n, i) for n in stores}
+                found.add((name.get(src, src), name.get(dst, dst), port))
+    if total > 1:
+        found |= {
+            (shards.name(job, i), shards.name("storage-server", k), 50051)
+            for i in range(total)
+            for k in range(total)
+        }
+    return found - flows
 
 
 def test_only_the_storage_clients_reach_the_storage_grpc_port(rendered, tier_table) -> None:
     policies = rendered.of_kind("NetworkPolicy")
     pods = _pods(rendered)
-    (storage,) = [p for p in pods if p.name == tier_table["storage"]["workload"]]
+    workload = tier_table["storage"]["workload"]
+    writers = [p for p in pods if shards.unsharded(tier_table, p.name) == workload]
+    assert len(writers) == shards.count(tier_table, rendered.tier)
     port = tier_table["storage"]["port"]
-    reaching = {
-        p.name for p in pods if p is not storage and can_connect(policies, p, storage, port)
-    }
-    assert reaching == set(tier_table["storage"]["clients"])
-    for outsider in (_stranger(OUTSIDE), _stranger(MONITORING), _stranger({})):
-        assert not can_connect(policies, outsider, storage, port)
+    for storage in writers:  # every shard's writer; a shard's snapshot job counts as the job
+        reaching = {
+            shards.unsharded(tier_table, p.name)
+            for p in pods
+            if p is not storage and can_connect(policies, p, storage, port)
+        }
+        assert reaching == set(tier_table["storage"]["clients"]), storage.name
+        for outsider in (_stranger(OUTSIDE), _stranger(MONITORING), _stranger({})):
+            assert not can_connect(policies, outsider, storage, port)
 
 
 def test_the_outside_reaches_only_the_public_ports(rendered, tier_table) -> None:
     policies = rendered.of_kind("NetworkPolicy")
     followers = tier_table["storage"]["replication"]["followers"]
     scraped = {(followers, 9091)} if rendered.find("StatefulSet", followers) else set()
+    scraped |= {  # every shard's store, as shard 0's
+        (shards.name(name, i), port)
+        for name, port in scraped | {("storage-server", 9091)}
+        for i in range(1, shards.count(tier_table, rendered.tier))
+    }
     for labels, expected in ((OUTSIDE, FROM_OUTSIDE), (MONITORING, FROM_MONITORING | scraped)):
         reached = {
             (dst.name, port)

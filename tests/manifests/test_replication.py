@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sutra.gitops import shards
 from sutra.storage.replication.cluster import nats_server_binary
 
 from .test_network_policies import NAMESPACE, Pod, _pods, can_connect
@@ -145,7 +146,9 @@ def test_only_the_storage_pods_reach_the_log(rendered, tier_table) -> None:
         for p in pods
         if p is not server and can_connect(policies, p, server, LOG_CLIENT_PORT)
     }
-    assert reaching == {tier_table["storage"]["workload"], _replication(tier_table)["followers"]}
+    stores = {tier_table["storage"]["workload"], _replication(tier_table)["followers"]}
+    every_shard = range(shards.count(tier_table, rendered.tier))
+    assert reaching == {shards.name(store, i) for store in stores for i in every_shard}
     peer = Pod(f"{log}-1", server.labels, server.ports, server.ns_labels)
     assert can_connect(policies, server, peer, LOG_CLUSTER_PORT)
     writer = next(p for p in pods if p.name == tier_table["storage"]["workload"])

@@ -60,7 +60,17 @@ def test_storage_probes_are_native_grpc_and_metrics_are_exposed(rendered, tier_t
         "SUTRA_METRICS_PORT": "9091",
         "SUTRA_VECTOR_DIMENSION": "384",
         **(log if rendered.find("StatefulSet", "nats") else {}),
+        **_shard_zero(tier_table, rendered.tier),
     }
+
+
+def _shard_zero(tier_table: dict, tier: str) -> dict[str, str]:
+    """Shard 0's own env in a sharded tier (storage.shards; tests/manifests/test_shards.py)."""
+    count = tier_table["tiers"][tier].get("storage", {}).get("shards", 1)
+    if count == 1:
+        return {}
+    return {"SUTRA_STORAGE_SHARD": "0", "SUTRA_STORAGE_SHARD_COUNT": str(count),
+            "SUTRA_STORAGE_STREAM": "SUTRA_STORAGE_0"}  # fmt: skip
 
 
 def test_storage_service_is_headless(rendered) -> None:

@@ -6,11 +6,22 @@ from pathlib import Path
 
 import yaml
 
+from sutra.gitops import shard_files, shards
 from sutra.gitops.images import DIGEST
 
 
 def _row(tier_table: dict, tier: str) -> dict:
-    return tier_table["tiers"][tier]["workloads"]
+    """The tier's workloads, each storage shard's included (storage.shards)."""
+    return shards.workloads(tier_table, tier)
+
+
+def _shard_copies(tier_table: dict, tier: str) -> set[tuple[str, str]]:
+    """(kind, name) of the objects shards 1..N-1 of a sharded tier add (storage-shards)."""
+    return {
+        (kind, shards.name(base, i))
+        for kind, base in shard_files.sources(tier_table, tier)
+        for i in range(1, shards.count(tier_table, tier))
+    }
 
 
 def test_every_workload_of_the_table_is_rendered_with_its_kind(
@@ -94,12 +105,13 @@ TIER_ONLY = {
 ELSEWHERE = {("ConfigMap", "sutra-prometheus-adapter"): "monitoring"}
 
 
-def test_object_names_are_the_same_in_every_tier(rendered_tiers: dict) -> None:
+def test_object_names_are_the_same_in_every_tier(rendered_tiers: dict, tier_table: dict) -> None:
+    only = {t: TIER_ONLY.get(t, set()) | _shard_copies(tier_table, t) for t in rendered_tiers}
     names = {
         tier: sorted(
             (o["kind"], o["metadata"]["name"])
             for o in r.objects
-            if (o["kind"], o["metadata"]["name"]) not in TIER_ONLY.get(tier, set())
+            if (o["kind"], o["metadata"]["name"]) not in only[tier]
         )
         for tier, r in rendered_tiers.items()
     }

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sutra.gitops import check
+from sutra.gitops import check, shards
 from sutra.gitops.paths import TIERS, crd_schema_dir
 from sutra.gitops.validate import DEFAULT_KUBE_VERSIONS, validate_objects
 
@@ -31,10 +31,11 @@ def _errors(obj: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("tier", TIERS)
 def test_the_rendered_monitoring_objects_are_valid(tiers, tier_table, tier: str) -> None:
     objects = [o for o in tiers[tier] if o["kind"] in MONITORING_KINDS]
-    # 4 ServiceMonitors (and the read followers' where the tier runs them), the alerts, the
-    # tier's own alerts
+    # 4 ServiceMonitors (and the read followers' where the tier runs them; each storage shard's
+    # writer and followers as shard 0's), the alerts, the tier's own alerts
     followers = tier_table["storage"]["replication"]["followers"]
-    assert len(objects) == 6 + (followers in tier_table["tiers"][tier]["workloads"])
+    stores = 1 + (followers in tier_table["tiers"][tier]["workloads"])
+    assert len(objects) == 5 + stores + (shards.count(tier_table, tier) - 1) * stores
     assert [e for o in objects for e in _errors(o)] == []
 
 

@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
+from sutra.gitops import shards, tiers
 from sutra.gitops.paths import TIERS
 
-from .conftest import find, rules_of
+from .conftest import REPO_ROOT, find, rules_of
+
+TABLE = tiers.load(REPO_ROOT)
 
 # What the alerts must cover, each paging (critical): latency, errors, queue, volume, snapshots
 # (the server's and the CronJob's view), replicas.
@@ -40,10 +43,18 @@ SCRAPED = {
 
 
 def scraped_in(table: dict[str, Any], tier: str) -> dict[str, str]:
-    """SCRAPED, and the read followers' metrics where the tier runs them."""
+    """SCRAPED, and the read followers' metrics where the tier runs them; every storage shard's
+    as shard 0's."""
     followers = table["storage"]["replication"]["followers"]
     extra = {followers: "metrics"} if followers in table["tiers"][tier]["workloads"] else {}
-    return {**SCRAPED, **extra}
+    stores = {table["storage"]["workload"], followers}
+    every = {**SCRAPED, **extra}
+    return every | {
+        shards.name(name, i): port
+        for name, port in every.items()
+        if name in stores
+        for i in range(1, shards.count(table, tier))
+    }
 
 
 # A missing series (a deleted workload, kube-state-metrics not reporting) must count as 0 pods.
@@ -53,12 +64,13 @@ _REPLICAS = re.compile(
     r" < (?P<min>\d+)$"
 )
 _KINDS = {"deployment": "Deployment", "statefulset": "StatefulSet"}
-_CRONJOB = r'\{namespace="sutra-ai", cronjob="(?P<cronjob>[a-z0-9-]+)"\}'
+# A sharded tier's alerts select every shard's object: `label=~"a|a-1|..."`.
+_CRONJOB = r'\{namespace="sutra-ai", cronjob=~?"(?P<cronjob>[a-z0-9|-]+)"\}'
 # alert -> its expression (whitespace collapsed), with the age in seconds at which it fires.
 _SNAPSHOT_AGE = {
     "SutraStorageSnapshotTooOld": re.compile(
         r"^time\(\) - sutra_storage_last_snapshot_timestamp_seconds"
-        r'\{namespace="sutra-ai", job="storage-server"\} > (?P<seconds>\d+)$'
+        r'\{namespace="sutra-ai", job=~?"(?P<job>[a-z0-9|-]+)"\} > (?P<seconds>\d+)$'
     ),
     # The CronJob's last success, or its creation while it has none (a new tier).
     "SutraStorageSnapshotJobFailing": re.compile(
@@ -67,7 +79,7 @@ _SNAPSHOT_AGE = {
         r" > (?P<seconds>\d+)$"
     ),
 }
-_CLAIM = r'\{namespace="sutra-ai", persistentvolumeclaim="(?P<claim>[a-z0-9-]+)"\}'
+_CLAIM = r'\{namespace="sutra-ai", persistentvolumeclaim=~?"(?P<claim>[a-z0-9|-]+)"\}'
 # The free share at the last kubelet report within the window (a Job's volume is reported only
 # while the Job's pod mounts it), whatever node reported it.
 _SNAPSHOT_VOLUME = re.compile(
@@ -180,8 +192,13 @@ def minimums_in_rules(objects: list[dict[str, Any]]) -> dict[tuple[str, str], in
 def minimums_in_table(table: dict[str, Any], tier: str) -> dict[tuple[str, str], int]:
     return {
         (w["kind"], name): w["hpa"]["min"] if "hpa" in w else w["replicas"]
-        for name, w in table["tiers"][tier]["workloads"].items()
+        for name, w in shards.workloads(table, tier).items()
     }
+
+
+def every_shard(base: str, total: int) -> str:
+    """What a tier's alert selects: BASE, or every shard's (a regex) in a sharded tier."""
+    return "|".join(shards.name(base, i) for i in range(total))
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -220,7 +237,10 @@ def snapshot_ages_in_rules(objects: list[dict[str, Any]]) -> dict[tuple[str, str
         match = pattern.match(_one_line(rule["expr"]))
         assert match, rule["expr"]
         if "cronjob" in pattern.groupindex:
-            assert match["cronjob"] == match["created"] == "storage-snapshot", rule["expr"]
+            assert match["cronjob"] == match["created"], rule["expr"]
+            assert shards.unsharded(TABLE, match["cronjob"].split("|")[0]) == "storage-snapshot"
+        else:
+            assert match["job"].split("|")[0] == "storage-server", rule["expr"]
         key = (rule["alert"], rule["object"])
         assert key not in found, key
         found[key] = int(match["seconds"])
@@ -272,15 +292,18 @@ def test_the_snapshot_alerts_watch_the_tiers_cronjob_and_its_claim(
     the kubelet's last report within the tier's max age counts (the claim is mounted only while
     a run lasts)."""
     objects = tiers[tier]
-    cronjob = find(objects, "CronJob", "storage-snapshot")
-    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]
-              if "persistentVolumeClaim" in v]  # fmt: skip
-    assert claims == ["storage-snapshots"]
-    find(objects, "PersistentVolumeClaim", "storage-snapshots")
+    total = shards.count(tier_table, tier)
+    for i in range(total):  # each storage shard's job, onto its own claim
+        cronjob = find(objects, "CronJob", shards.name("storage-snapshot", i))
+        pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]
+                  if "persistentVolumeClaim" in v]  # fmt: skip
+        assert claims == [shards.name("storage-snapshots", i)]
+        find(objects, "PersistentVolumeClaim", shards.name("storage-snapshots", i))
     max_age = tier_table["tiers"][tier]["backups"]["max_age_minutes"]
+    claim = every_shard("storage-snapshots", total)
     assert snapshot_volume_alert(objects) == {
-        "claim": "storage-snapshots", "minutes": max_age, "free": "0.2"}  # fmt: skip
+        "claim": claim, "minutes": max_age, "free": "0.2"}  # fmt: skip
     (rule,) = [r for r in rules_of(objects) if r["alert"] == "SutraStorageSnapshotVolumeFilling"]
     assert rule["labels"]["severity"] == "warning"  # a failed run pages through the job alert
     assert "--keep" in rule["annotations"]["description"]

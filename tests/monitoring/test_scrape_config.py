@@ -28,7 +28,9 @@ def _jobs(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_each_endpoint_scrapes_the_pods_behind_its_service_port(tiers) -> None:
     jobs = _jobs(tiers["high"])
     names = ("storage-replica", "storage-server", "sutra-api", "sutra-control", "sutra-hybrid")
-    assert sorted(jobs) == [f"serviceMonitor/sutra-ai/{name}/0" for name in names]
+    # High's storage shards 1..3 (storage.shards) each scrape their own writer and followers.
+    names += tuple(f"{store}-{i}" for store in names[:2] for i in range(1, 4))
+    assert sorted(jobs) == sorted(f"serviceMonitor/sutra-ai/{name}/0" for name in names)
     # The followers' job is theirs (the lag alert selects job="storage-replica"), not the writer's.
     (follower,) = jobs["serviceMonitor/sutra-ai/storage-replica/0"]["static_configs"]
     assert follower["targets"] == ["127.0.0.1:5002"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sutra.gitops import regions, tiers
+from sutra.gitops import region_files, regions, shard_files, shards, tiers
 from sutra.gitops.policy import PolicySet
 
 from .conftest import REPO_ROOT
@@ -39,6 +39,16 @@ REPLICATION_ONLY = {
     for kind in ("StatefulSet", "Service", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy")
 } | {("ConfigMap", "nats"), ("Service", "nats-headless"), ("ServiceMonitor", "storage-replica")}
 READERS = "SUTRA_STORAGE_READERS"
+SHARD_READERS = "SUTRA_STORAGE_SHARD_READERS"
+
+
+def _shard_copies(table: dict[str, Any], tier: str) -> set[Key]:
+    """The objects shards 1..N-1 of a sharded tier add (overlays/<tier>/storage-shards)."""
+    return {
+        (kind, shards.name(base, i))
+        for kind, base in shard_files.sources(table, tier)
+        for i in range(1, shards.count(table, tier))
+    }
 
 
 def by_key(objects: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
@@ -90,6 +100,13 @@ def _undo_remote_alerts(region: dict[Key, dict[str, Any]], tier: dict[Key, dict[
     assert "storage-server" in {r["labels"]["workload"] for r in replicas}
 
 
+def _no_shard_alerts(region: dict[Key, dict[str, Any]], table: dict[str, Any], tier: str) -> None:
+    """A remote region pages for no storage shard (the primary's Prometheus does)."""
+    rules = region[("PrometheusRule", "sutra-tier-alerts")]["spec"]["groups"][0]["rules"]
+    paged = {r["labels"]["workload"] for r in rules}
+    assert not paged & (set(shards.workloads(table, tier)) - set(table["tiers"][tier]["workloads"]))
+
+
 def _strip_region(
     place: regions.Placement, region: regions.Region, objects: dict[Key, dict[str, Any]]
 ) -> None:
@@ -100,12 +117,12 @@ def _strip_region(
     for name in HPA_WORKLOADS:
         _undo_zones(objects[("Deployment", name)], region.zones)
     if place.primary:
-        if ("PersistentVolumeClaim", "storage-snapshots") in objects:  # not where in a bucket
-            _undo_storage_class(objects[("PersistentVolumeClaim", "storage-snapshots")],
-                                region.storage_class)  # fmt: skip
-        for name in ("storage-server", "nats", "storage-replica"):
-            if ("StatefulSet", name) in objects:
-                _undo_storage_class(objects[("StatefulSet", name)], region.storage_class)
+        for kind, name in list(objects):  # every shard's volumes
+            base = shards.unsharded(tiers.load(REPO_ROOT), name)
+            if (kind, base) == ("PersistentVolumeClaim", "storage-snapshots") or (
+                kind == "StatefulSet" and base in ("storage-server", "nats", "storage-replica")
+            ):
+                _undo_storage_class(objects[(kind, name)], region.storage_class)
         return
     remote = objects.pop(("NetworkPolicy", "storage-remote"))
     (rule,) = remote["spec"]["egress"]
@@ -118,27 +135,67 @@ def _strip_region(
 
 
 def _undo_bucket(
-    region: regions.Region, ours: dict[Key, dict[str, Any]], theirs: dict[Key, dict[str, Any]]
+    place: regions.Placement,
+    region: regions.Region,
+    ours: dict[Key, dict[str, Any]],
+    theirs: dict[Key, dict[str, Any]],
 ) -> None:
     """Where a replicated tier's writer runs: snapshots in the region's bucket, not on a claim;
     the followers read them. Check the job's and followers' additions, then put theirs back."""
     assert region.snapshots is not None
-    assert ("PersistentVolumeClaim", "storage-snapshots") not in ours
-    del theirs[("PersistentVolumeClaim", "storage-snapshots")]
-    job = ours[("CronJob", "storage-snapshot")]["spec"]["jobTemplate"]["spec"]["template"]
-    secret = job["spec"]["volumes"][0]["secret"]["secretName"]
-    assert secret == "storage-snapshots-s3"
-    ours[("CronJob", "storage-snapshot")] = theirs[("CronJob", "storage-snapshot")]
-    for name in ("storage-snapshot", "storage-replica"):
-        egress = ours[("NetworkPolicy", name)]["spec"]["egress"]
+    total = _shards(theirs)
+    egress = ours[("NetworkPolicy", "storage-snapshot")]["spec"]["egress"]
+    assert egress.pop()["ports"] == [{"protocol": "TCP", "port": region.snapshots.port}]
+    for i in range(total):  # every shard's job, claim and followers
+        claim, job_name = shards.name("storage-snapshots", i), shards.name("storage-snapshot", i)
+        assert ("PersistentVolumeClaim", claim) not in ours
+        del theirs[("PersistentVolumeClaim", claim)]
+        job = ours[("CronJob", job_name)]["spec"]["jobTemplate"]["spec"]["template"]
+        secret = job["spec"]["volumes"][0]["secret"]["secretName"]
+        assert secret == "storage-snapshots-s3"
+        url = job["spec"]["containers"][0]["args"][5]
+        assert url == region.snapshots.url(place.tier) + (f"/shard-{i}" if total > 1 else "")
+        ours[("CronJob", job_name)] = theirs[("CronJob", job_name)]
+        followers = shards.name("storage-replica", i)
+        egress = ours[("NetworkPolicy", followers)]["spec"]["egress"]
         assert egress.pop()["ports"] == [{"protocol": "TCP", "port": region.snapshots.port}]
-    pod = ours[("StatefulSet", "storage-replica")]["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    added = [e for e in container["env"] if e["name"].startswith(("AWS_", "SUTRA_STORAGE_SNAP"))]
-    assert added[0]["name"] == "SUTRA_STORAGE_SNAPSHOT_DIR"
-    container["env"] = [e for e in container["env"] if e not in added]
-    assert container["volumeMounts"].pop()["readOnly"] is True
-    assert pod["volumes"].pop()["secret"]["secretName"] == "storage-snapshots-s3-read"
+        pod = ours[("StatefulSet", followers)]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        added = [
+            e for e in container["env"] if e["name"].startswith(("AWS_", "SUTRA_STORAGE_SNAP"))
+        ]
+        assert added[0] == {"name": "SUTRA_STORAGE_SNAPSHOT_DIR", "value": url}
+        container["env"] = [e for e in container["env"] if e not in added]
+        assert container["volumeMounts"].pop()["readOnly"] is True
+        assert pod["volumes"].pop()["secret"]["secretName"] == "storage-snapshots-s3-read"
+
+
+def _shards(objects: dict[Key, dict[str, Any]]) -> int:
+    """The shard count the rendered writer says (1 when unsharded)."""
+    (container,) = objects[("StatefulSet", "storage-server")]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    return int(env.get("SUTRA_STORAGE_SHARD_COUNT", "1"))
+
+
+def _undo_remote_shards(
+    place: regions.Placement, ours: dict[Key, Any], theirs: dict[Key, Any], table: dict[str, Any]
+) -> None:
+    """Shards 1..N-1 where another region is the primary: none of their objects, each shard's
+    Service an ExternalName for the primary's host of that shard, no alert on them."""
+    for kind, name in _shard_copies(table, place.tier):
+        assert (kind, name) in theirs
+        writer = kind == "Service" and shards.unsharded(table, name) == table["storage"]["workload"]
+        if not writer:
+            assert (kind, name) not in ours, name
+            del theirs[(kind, name)]
+            continue
+        service = ours.pop((kind, name))["spec"]
+        index = int(name.rsplit("-", 1)[1])
+        assert service["type"] == "ExternalName"
+        assert service["externalName"] == region_files.shard_host(place.storage_host, index)
+        del theirs[(kind, name)]
 
 
 def _drop_readers(region: dict[Key, dict[str, Any]], tier: dict[Key, dict[str, Any]]) -> None:
@@ -148,7 +205,9 @@ def _drop_readers(region: dict[Key, dict[str, Any]], tier: dict[Key, dict[str, A
             (container,) = objects[("Deployment", name)]["spec"]["template"]["spec"]["containers"]
             env = container["env"]
             assert any(e["name"] == READERS for e in env) == present, name
-            env[:] = [e for e in env if e["name"] != READERS]
+            if not present:
+                assert all(e["name"] != SHARD_READERS for e in env), name
+            env[:] = [e for e in env if e["name"] not in (READERS, SHARD_READERS)]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -167,14 +226,16 @@ def test_a_region_overlay_is_its_tier_plus_the_regions_row(
     _walk_labels(theirs)
     _strip_region(place, region, ours)
     if place.primary and ("StatefulSet", "nats") in theirs:
-        _undo_bucket(region, ours, theirs)
+        _undo_bucket(place, region, ours, theirs)
     if not place.primary:
         assert set(theirs) >= WRITER_ONLY
         assert not WRITER_ONLY & set(ours)
+        _no_shard_alerts(ours, tier_table, place.tier)
         _undo_remote_alerts(ours, theirs)
         for key in WRITER_ONLY:
             del theirs[key]
         del ours[("Service", "storage-server")], theirs[("Service", "storage-server")]
+        _undo_remote_shards(place, ours, theirs, tier_table)
         if ("StatefulSet", "nats") in theirs:
             assert set(theirs) >= REPLICATION_ONLY and not REPLICATION_ONLY & set(ours)
             for key in REPLICATION_ONLY:

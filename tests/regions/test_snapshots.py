@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sutra.gitops import region_files, regions, tiers
+from sutra.gitops import region_files, regions, shards, tiers
 
 from .conftest import REPO_ROOT
 
@@ -58,33 +58,43 @@ def test_the_primary_regions_job_uploads_to_its_regions_bucket(buckets, tier_tab
     assert {p.name for p in buckets} == {"eu-west/medium", "us-east/high"}
     for place, objects in buckets.items():
         row = tier_table["regions"][place.region]["snapshots"]
-        container = _container(objects, "CronJob", "storage-snapshot")
-        args = container["args"]
-        url = args[args.index("--to") + 1]
-        assert url == f"s3://{row['bucket']}/{row['prefix']}/{place.tier}", place.name
-        assert args[args.index("--keep") + 1] == str(
-            tier_table["tiers"][place.tier]["backups"]["keep"]
-        )
-        env = _env(container)
-        assert env["AWS_DEFAULT_REGION"] == row["region"]
-        credentials = env["AWS_SHARED_CREDENTIALS_FILE"]
-        assert _secret_file(container, credentials) == region_files.SNAPSHOT_SECRET
-        kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
-        assert ("PersistentVolumeClaim", "storage-snapshots") not in kinds
+        total = shards.count(tier_table, place.tier)
+        for i in range(total):  # a job per storage shard, each under its own prefix
+            container = _container(objects, "CronJob", shards.name("storage-snapshot", i))
+            args = container["args"]
+            url = args[args.index("--to") + 1]
+            tier_url = f"s3://{row['bucket']}/{row['prefix']}/{place.tier}"
+            assert url == (f"{tier_url}/shard-{i}" if total > 1 else tier_url), place.name
+            assert args[args.index("--server") + 1] == f"{shards.name('storage-server', i)}:50051"
+            assert args[args.index("--keep") + 1] == str(
+                tier_table["tiers"][place.tier]["backups"]["keep"]
+            )
+            env = _env(container)
+            assert env["AWS_DEFAULT_REGION"] == row["region"]
+            credentials = env["AWS_SHARED_CREDENTIALS_FILE"]
+            assert _secret_file(container, credentials) == region_files.SNAPSHOT_SECRET
+            kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+            assert ("PersistentVolumeClaim", shards.name("storage-snapshots", i)) not in kinds
 
 
-def test_the_followers_bootstrap_from_the_same_location(buckets) -> None:
+def test_the_followers_bootstrap_from_the_same_location(buckets, tier_table) -> None:
     for place, objects in buckets.items():
-        job = _container(objects, "CronJob", "storage-snapshot")
-        url = job["args"][job["args"].index("--to") + 1]
-        follower = _container(objects, "StatefulSet", "storage-replica")
-        env = _env(follower)
-        assert env["SUTRA_STORAGE_SNAPSHOT_DIR"] == url, place.name
-        secret = _secret_file(follower, env["AWS_SHARED_CREDENTIALS_FILE"])
-        assert secret == region_files.READ_SECRET  # read-only credentials
-        # The store is a folder of its volume: a snapshot downloads beside it, not onto "/".
-        (data,) = [m for m in follower["volumeMounts"] if m["name"] == "storage-data"]
-        assert env["SUTRA_STORAGE_PATH"].startswith(data["mountPath"] + "/")
+        for i in range(shards.count(tier_table, place.tier)):
+            _same_location(place, objects, i)
+
+
+def _same_location(place: regions.Placement, objects: list[dict[str, Any]], i: int) -> None:
+    """Shard I's followers read what shard I's job writes."""
+    job = _container(objects, "CronJob", shards.name("storage-snapshot", i))
+    url = job["args"][job["args"].index("--to") + 1]
+    follower = _container(objects, "StatefulSet", shards.name("storage-replica", i))
+    env = _env(follower)
+    assert env["SUTRA_STORAGE_SNAPSHOT_DIR"] == url, place.name
+    secret = _secret_file(follower, env["AWS_SHARED_CREDENTIALS_FILE"])
+    assert secret == region_files.READ_SECRET  # read-only credentials
+    # The store is a folder of its volume: a snapshot downloads beside it, not onto "/".
+    (data,) = [m for m in follower["volumeMounts"] if m["name"] == "storage-data"]
+    assert env["SUTRA_STORAGE_PATH"].startswith(data["mountPath"] + "/")
 
 
 def test_low_keeps_its_snapshots_on_a_claim(placements, rendered_regions, tier_table) -> None:

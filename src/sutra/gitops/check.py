@@ -24,6 +24,7 @@ from sutra.gitops import (
     region_check,
     regions,
     render,
+    shard_files,
     tier_alerts,
     tier_docs,
     validate,
@@ -112,6 +113,7 @@ def check(
         else:
             report.violations.extend(policies.evaluate(report.objects, report.target))
             report.violations.extend(tier_alerts.violations(root, report.target))
+            report.violations.extend(shard_files.violations(root, report.target))
     return reports
 
 

@@ -46,6 +46,16 @@ GENERATED = (
         "write overlays/<tier>/tier-alerts.yaml from policies/data/tiers.yaml",
     ),
     Generated(
+        "shards",
+        "sutra.gitops.shard_files",
+        "the storage shards are up to date",
+        "generate each sharded tier's storage shards from the tier table",
+        "Per tier with storage.shards > 1 in policies/data/tiers.yaml, the Component "
+        "overlays/<tier>/storage-shards/: shard 0's store copied for every other shard, and "
+        "the readers pointed at all of them.",
+        "write overlays/<tier>/storage-shards/",
+    ),
+    Generated(
         "argocd",
         "sutra.gitops.argocd_files",
         "the Argo CD tier clusters are up to date",
@@ -92,7 +102,8 @@ def _check_flag(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     every = subparsers.add_parser(
         "generate",
-        help="regenerate every generated file (gatekeeper/, alerts, Argo CD, regions, docs)",
+        help="regenerate every generated file (gatekeeper/, alerts, shards, Argo CD, regions, "
+        "docs)",
         description="Run every `sutra X generate` in turn; with --check, write nothing.",
     )
     _check_flag(every)

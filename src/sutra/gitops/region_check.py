@@ -8,11 +8,13 @@ or stale (`sutra regions generate` writes them from the table).
 
 A writer is told by name and label, as in the Rego rule: the StatefulSet named
 `storage.workload` of the table, or any workload whose pod template carries
-`app.kubernetes.io/name: <storage.workload>`. A read follower must run under another name.
+`app.kubernetes.io/name: <storage.workload>`, or either with `-<i>`: the writer of storage
+shard i (a sharded tier). A read follower must run under another name.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,8 +38,11 @@ def is_writer(obj: dict[str, Any], storage: str) -> bool:
     """Whether OBJ runs the store's writer (by name and label; see the module's note)."""
     if obj.get("kind") not in WORKLOAD_KINDS:
         return False
-    named = obj["kind"] == "StatefulSet" and obj.get("metadata", {}).get("name") == storage
-    return named or _pod_labels(obj).get("app.kubernetes.io/name") == storage
+    shard = re.compile(rf"{re.escape(storage)}(-[0-9]+)?")
+    named = obj["kind"] == "StatefulSet" and shard.fullmatch(
+        obj.get("metadata", {}).get("name", "")
+    )
+    return bool(named or shard.fullmatch(_pod_labels(obj).get("app.kubernetes.io/name", "")))
 
 
 def writer_violations(

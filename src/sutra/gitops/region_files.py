@@ -6,7 +6,10 @@ overlay, the components every region shares (components/regions/common), the reg
 for a tier whose storage primary is another region components/regions/storage-remote (and
 components/regions/replication-remote where the tier runs the replicated store); then the
 tier's host and, when remote, the primary's storage endpoint; where the tier runs the replicated
-store and the region is its primary, its snapshots in the region's bucket (`snapshots:`). Written
+store and the region is its primary, its snapshots in the region's bucket (`snapshots:`); for a
+sharded tier (`storage.shards`) the same for every shard (sutra.gitops.shard_files): each
+shard's snapshots under `<tier>/shard-<i>`, and where remote, no shard and each shard's Service
+an ExternalName. Written
 from the table so the
 table stays the one place that says where a tier runs and where its writer is; `sutra check`
 fails while a file is stale, and removes nothing by hand (`sutra regions generate` does).
@@ -19,13 +22,13 @@ from typing import Any
 
 import yaml
 
-from sutra.gitops import generated, regions, tiers
+from sutra.gitops import generated, regions, shard_files, shards, tiers
 from sutra.gitops.paths import repo_root
 
 SHARED_COMPONENTS = ("common", "storage-remote", "replication-remote")
 # The StatefulSets whose volume (claim template) takes the region's storage class: the writer,
-# and where a tier runs them the log and the read followers (a patch that selects nothing, in a
-# tier without them, changes nothing).
+# and where a tier runs them the log and the read followers, each of every storage shard (a patch
+# that selects nothing, in a tier without them, changes nothing).
 CLAIM_TEMPLATES = (
     ("storage-server", "storage-data"),
     ("nats", "data"),
@@ -73,6 +76,11 @@ def _patch(kind: str, name: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
     return {"target": {"kind": kind, "name": name}, "patch": _ops(ops)}
 
 
+def _every_shard(name: str) -> str:
+    """A patch target's name (kustomize matches it whole, as a regex) for NAME of any shard."""
+    return f"{name}(-[0-9]+)?"
+
+
 def autoscaled(table: dict[str, Any]) -> list[str]:
     """The workloads some tier autoscales (an `hpa` row), in the table's order."""
     names: list[str] = []
@@ -114,13 +122,13 @@ def _component(region: regions.Region) -> str:
             {"path": "zones.yaml"},
             _patch(
                 "PersistentVolumeClaim",
-                "storage-snapshots",
+                _every_shard(shards.SNAPSHOT_CLAIM),
                 [{**storage_class, "path": "/spec/storageClassName"}],
             ),
             *(
                 _patch(
                     "StatefulSet",
-                    name,
+                    _every_shard(name),
                     [
                         {"op": "test", "path": f"{template}/metadata/name", "value": claim},
                         {**storage_class, "path": f"{template}/spec/storageClassName"},
@@ -173,14 +181,27 @@ def _egress(snap: regions.Snapshots) -> dict[str, Any]:
     }
 
 
-def _snapshot_job(table: dict[str, Any], place: regions.Placement, region: regions.Region) -> list:
-    """The CronJob uploads to the region's bucket: credentials for its volume, scratch space
-    (a claim of the region's class holding one snapshot on its way up) for its /tmp."""
+def _snapshot_url(
+    table: dict[str, Any], place: regions.Placement, snap: regions.Snapshots, i: int
+) -> str:
+    """Shard I's snapshots: `<tier>`, or `<tier>/shard-<i>` for every shard of a sharded tier
+    (never a prefix of another shard's, since a restore lists everything under its prefix)."""
+    url = snap.url(place.tier)
+    return f"{url}/shard-{i}" if shards.count(table, place.tier) > 1 else url
+
+
+def _snapshot_job(
+    table: dict[str, Any], place: regions.Placement, region: regions.Region, i: int
+) -> list:
+    """Shard I's CronJob uploads to the region's bucket: credentials for its volume, scratch
+    space (a claim of the region's class holding one snapshot on its way up) for its /tmp."""
     assert region.snapshots is not None
     backups = table["tiers"][place.tier]["backups"]
     store = table["storage"]
-    args = ["storage", "snapshot", "--server", f"{store['workload']}:{store['port']}"]
-    args += ["--to", region.snapshots.url(place.tier), "--keep", str(backups["keep"])]
+    server = f"{shards.name(store['workload'], i)}:{store['port']}"
+    args = ["storage", "snapshot", "--server", server]
+    url = _snapshot_url(table, place, region.snapshots, i)
+    args += ["--to", url, "--keep", str(backups["keep"])]
     scratch_gi = -(-backups["volume_gi"] // (backups["keep"] + 1))
     claim = {
         "accessModes": ["ReadWriteOnce"],
@@ -202,22 +223,37 @@ def _snapshot_job(table: dict[str, Any], place: regions.Placement, region: regio
         {"op": "test", "path": f"{pod}/volumes/1/name", "value": "tmp"},
         {"op": "replace", "path": f"{pod}/volumes/1", "value": scratch},
     ]
-    unclaim = "$patch: delete\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n"
+    claim_name = shards.name(shards.SNAPSHOT_CLAIM, i)
+    namespace = tiers.namespace(table) if i else ""
     return [
-        _patch("CronJob", "storage-snapshot", ops),
-        {"patch": unclaim + "  name: storage-snapshots\n"},
-        _patch("NetworkPolicy", "storage-snapshot", [_egress(region.snapshots)]),
+        _patch("CronJob", shards.name(shards.SNAPSHOT_CRONJOB, i), ops),
+        {"patch": _delete("v1", "PersistentVolumeClaim", claim_name, namespace)},
     ]
 
 
-def _followers(table: dict[str, Any], place: regions.Placement, region: regions.Region) -> list:
-    """The followers bootstrap from the same location, with read-only credentials."""
+def _delete(api: str, kind: str, name: str, namespace: str = "") -> str:
+    """A patch deleting one object (its namespace where it has one set when it is added)."""
+    where = f"  namespace: {namespace}\n" if namespace else ""
+    return f"$patch: delete\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: {name}\n{where}"
+
+
+def _followers(
+    table: dict[str, Any], place: regions.Placement, region: regions.Region, i: int
+) -> list:
+    """Shard I's followers bootstrap from its location, with read-only credentials."""
     assert region.snapshots is not None
-    name = table["storage"]["replication"]["followers"]
-    location = {"name": "SUTRA_STORAGE_SNAPSHOT_DIR", "value": region.snapshots.url(place.tier)}
+    name = shards.name(table["storage"]["replication"]["followers"], i)
+    url = _snapshot_url(table, place, region.snapshots, i)
+    location = {"name": "SUTRA_STORAGE_SNAPSHOT_DIR", "value": url}
     volume, mount = _credentials(READ_SECRET)
     container = "/spec/template/spec/containers/0"
-    ops = [{"op": "test", "path": f"{container}/name", "value": name}]
+    ops = [
+        {
+            "op": "test",
+            "path": f"{container}/name",
+            "value": table["storage"]["replication"]["followers"],
+        }
+    ]
     ops += [
         {"op": "add", "path": f"{container}/env/-", "value": env}
         for env in [location, *_aws(region.snapshots)]
@@ -233,13 +269,100 @@ def _followers(table: dict[str, Any], place: regions.Placement, region: regions.
 
 
 def _snapshots(table: dict[str, Any], place: regions.Placement, region: regions.Region) -> list:
-    """Where a replicated tier's writer runs: snapshots to its bucket, followers from it."""
+    """Where a replicated tier's writers run: each shard's snapshots to the region's bucket,
+    its followers from there."""
     if region.snapshots is None:
         raise tiers.TierTableError(
             f"{tiers.TABLE}: regions.{region.name}.snapshots: the {place.tier} tier's storage "
             "primary needs a bucket for the snapshots its followers start from"
         )
-    return _snapshot_job(table, place, region) + _followers(table, place, region)
+    every = range(shards.count(table, place.tier))
+    jobs = [patch for i in every for patch in _snapshot_job(table, place, region, i)]
+    jobs.append(_patch("NetworkPolicy", "storage-snapshot", [_egress(region.snapshots)]))
+    return jobs + [patch for i in every for patch in _followers(table, place, region, i)]
+
+
+def _external(name: str, host: str) -> dict[str, Any]:
+    """Shard i's Service as components/regions/storage-remote makes shard 0's."""
+    ops = [
+        {"op": "remove", "path": "/spec/clusterIP"},
+        {"op": "remove", "path": "/spec/selector"},
+        {"op": "add", "path": "/spec/type", "value": "ExternalName"},
+        {"op": "add", "path": "/spec/externalName", "value": host},
+        {"op": "test", "path": "/spec/ports/1/name", "value": "metrics"},
+        {"op": "remove", "path": "/spec/ports/1"},
+        {"op": "remove", "path": "/spec/ports/0/targetPort"},
+    ]
+    return _patch("Service", name, ops)
+
+
+def shard_host(storage_host: str, i: int) -> str:
+    """The primary's endpoint of shard I: its `storage_host` for shard 0, else
+    `storage-<i>.<storage_host>` (a name the primary's platform publishes for that shard)."""
+    return storage_host if i == 0 else f"storage-{i}.{storage_host}"
+
+
+def _remote_shards(table: dict[str, Any], place: regions.Placement) -> list:
+    """Where another region is the primary of a sharded tier: shards 1..N-1 as
+    storage-remote and replication-remote leave shard 0 (no writer, followers, snapshots or
+    their alerts; each shard's Service an ExternalName), and no reader names followers."""
+    total = shards.count(table, place.tier)
+    if total < 2:
+        return []
+    writer = table["storage"]["workload"]
+    found = []
+    for i in range(1, total):
+        for kind, base in shard_files.sources(table, place.tier):
+            if (kind, base) == ("Service", writer):
+                found.append(_external(shards.name(base, i), shard_host(place.storage_host, i)))
+            else:
+                api, name = _API_VERSIONS[kind], shards.name(base, i)
+                found.append({"patch": _delete(api, kind, name, tiers.namespace(table))})
+    found += [_unset_env(r, shards.SHARD_READERS_ENV) for r in shards.readers(table)]
+    found.append(_remote_alerts(table, place.tier))
+    return found
+
+
+_API_VERSIONS = {
+    "StatefulSet": "apps/v1",
+    "Service": "v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "CronJob": "batch/v1",
+    "PersistentVolumeClaim": "v1",
+    "PodDisruptionBudget": "policy/v1",
+}
+
+
+def _unset_env(name: str, env: str) -> dict[str, Any]:
+    doc = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": name, "env": [{"name": env, "$patch": "delete"}]}]}}},
+    }  # fmt: skip
+    patch = yaml.safe_dump(doc, sort_keys=False, width=1000)
+    return {"target": {"kind": "Deployment", "name": name}, "patch": patch}
+
+
+def _remote_alerts(table: dict[str, Any], tier: str) -> dict[str, Any]:
+    """Removes the other shards' SutraBelowTierMinimum alerts, at their index once the remote
+    components removed shard 0's (each removal tests what it removes)."""
+    removed = {table["storage"]["workload"]} | {
+        n for n in (table["storage"].get("replication") or {}).values() if isinstance(n, str)
+    }
+    left = [w for w in shards.workloads(table, tier) if w not in removed]
+    rows = table["tiers"][tier]["workloads"]
+    ops = []
+    for index in reversed(range(len(left))):
+        if left[index] not in rows:
+            path = f"/spec/groups/0/rules/{index}"
+            ops += [
+                {"op": "test", "path": f"{path}/labels/workload", "value": left[index]},
+                {"op": "remove", "path": path},
+            ]
+    return _patch("PrometheusRule", "sutra-tier-alerts", ops)
 
 
 def _overlay(place: regions.Placement, replicated: bool = False, extra: list | None = None) -> str:
@@ -310,6 +433,8 @@ def render(root: Path | None = None) -> dict[str, str]:
         extra = []
         if replicated and place.primary:
             extra = _snapshots(table, place, found[place.region])
+        if not place.primary:
+            extra = _remote_shards(table, place)
         files[f"{place.path}/kustomization.yaml"] = _overlay(place, replicated, extra)
     return files
 

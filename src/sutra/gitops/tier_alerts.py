@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from sutra.gitops import generated, tiers
+from sutra.gitops import generated, shards, tiers
 from sutra.gitops.paths import repo_root
 from sutra.gitops.policy import Violation
 from sutra.gitops.tiers import TABLE
@@ -131,9 +131,16 @@ def _replica_rule(tier: str, name: str, row: Any, ns: str) -> dict[str, Any]:
     }
 
 
-def _snapshot_volume_rule(max_age: int, ns: str) -> dict[str, Any]:
+def _matching(label: str, base: str, total: int) -> str:
+    """A selector on LABEL for BASE's object of every shard (BASE alone when unsharded)."""
+    if total < 2:
+        return f'{label}="{base}"'
+    return f'{label}=~"{"|".join(shards.name(base, i) for i in range(total))}"'
+
+
+def _snapshot_volume_rule(max_age: int, ns: str, total: int = 1) -> dict[str, Any]:
     """The snapshot claim's free share at the kubelet's last report within the max age."""
-    claim = f'namespace="{ns}", persistentvolumeclaim="{SNAPSHOT_CLAIM}"'
+    claim = f'namespace="{ns}", {_matching("persistentvolumeclaim", SNAPSHOT_CLAIM, total)}'
     return {
         "alert": "SutraStorageSnapshotVolumeFilling",
         "expr": (
@@ -159,17 +166,21 @@ def _snapshot_volume_rule(max_age: int, ns: str) -> dict[str, Any]:
     }
 
 
-def _snapshot_rules(tier: str, backups: dict[str, Any], ns: str) -> list[dict[str, Any]]:
+def _snapshot_rules(
+    tier: str, backups: dict[str, Any], ns: str, total: int = 1
+) -> list[dict[str, Any]]:
+    """Every shard's snapshots (one CronJob and writer per shard, told apart by the labels)."""
     max_age = backups["max_age_minutes"]
     seconds, age = max_age * 60, _duration(max_age)
     namespace = f'namespace="{ns}"'
-    cronjob = f'{namespace}, cronjob="{SNAPSHOT_CRONJOB}"'
+    cronjob = f"{namespace}, {_matching('cronjob', SNAPSHOT_CRONJOB, total)}"
+    job = _matching("job", SNAPSHOT_JOB, total)
     run_now = f"kubectl -n {ns} create job --from=cronjob/{SNAPSHOT_CRONJOB} {SNAPSHOT_CRONJOB}-now"
     return [
         {
             "alert": "SutraStorageSnapshotTooOld",
             "expr": "time() - sutra_storage_last_snapshot_timestamp_seconds"
-            f'{{{namespace}, job="{SNAPSHOT_JOB}"}} > {seconds}',
+            f"{{{namespace}, {job}}} > {seconds}",
             "for": SNAPSHOT_FOR,
             "labels": {"severity": "critical"},
             "annotations": {
@@ -203,12 +214,13 @@ def _snapshot_rules(tier: str, backups: dict[str, Any], ns: str) -> list[dict[st
                 "runbook_url": runbook_url("SutraStorageSnapshotJobFailing"),
             },
         },
-        _snapshot_volume_rule(max_age, ns),
+        _snapshot_volume_rule(max_age, ns, total),
     ]
 
 
-def rule_object(tier: str, row: Any, ns: str) -> dict[str, Any]:
-    """The PrometheusRule of one tier from its row of the table."""
+def rule_object(tier: str, row: Any, ns: str, total: int = 1) -> dict[str, Any]:
+    """The PrometheusRule of one tier from its row of the table (its workloads with every
+    shard's, sutra.gitops.shards.workloads, for a tier of TOTAL shards)."""
     if not isinstance(row, dict):
         raise TierAlertsError(f"{TABLE}: tiers.{tier} must be a mapping")
     workloads, backups = row.get("workloads"), row.get("backups")
@@ -231,7 +243,10 @@ def rule_object(tier: str, row: Any, ns: str) -> dict[str, Any]:
         "spec": {
             "groups": [
                 {"name": "sutra-tier-replicas", "rules": replicas},
-                {"name": "sutra-tier-snapshots", "rules": _snapshot_rules(tier, backups, ns)},
+                {
+                    "name": "sutra-tier-snapshots",
+                    "rules": _snapshot_rules(tier, backups, ns, total),
+                },
             ]
         },
     }
@@ -260,8 +275,10 @@ def _by_tier(root: Path) -> dict[str, str]:
     """tier -> the text of its alert file, as generated now."""
     files = {}
     rows, ns = _table(root)
+    table = tiers.load(root)
     for tier, row in rows.items():
-        obj = rule_object(tier, row, ns)
+        total = shards.count(table, tier)
+        obj = rule_object(tier, {**row, "workloads": shards.workloads(table, tier)}, ns, total)
         header = HEADER.format(
             table=TABLE.as_posix(),
             tier=tier,

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from sutra.gitops import argocd_files, region_files, tier_alerts, tier_docs, tiers
+from sutra.gitops import argocd_files, region_files, shard_files, tier_alerts, tier_docs, tiers
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
 _TOP_LEVEL = re.compile(r"^[A-Za-z_]")
@@ -140,6 +140,7 @@ def new_tier(root: Path, name: str, source: str) -> list[str]:
         elif file.is_file():
             file.write_text(_overlay_text(file.read_text(encoding="utf-8"), source, name))
     written.append(f"wrote overlays/{name}/ (from overlays/{source}/)")
-    for files in (tier_alerts.FILES, argocd_files.FILES, region_files.FILES, tier_docs.FILES):
+    generators = (tier_alerts, shard_files, argocd_files, region_files, tier_docs)
+    for files in (generator.FILES for generator in generators):
         written += files.write(root)
     return written
