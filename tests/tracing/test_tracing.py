@@ -62,10 +62,16 @@ def test_one_trace_from_the_client_through_api_hybrid_and_storage(
     assert reply.status_code == 200, reply.text
 
     def complete(spans: list[ReceivedSpan]) -> bool:
-        """The api's span is there, and a storage span that descends from hybrid's."""
-        return bool(find(spans, "sutra-api", SERVER, "POST /reason")) and any(
-            s.service == "storage-server" and "sutra-hybrid" in {a.service for a in chain(s, spans)}
-            for s in spans
+        """The api's and hybrid's server spans are there (each process exports on its own
+        schedule), and a storage span that descends from hybrid's."""
+        return (
+            bool(find(spans, "sutra-api", SERVER, "POST /reason"))
+            and bool(find(spans, "sutra-hybrid", SERVER, "POST /sutra/query"))
+            and any(
+                s.service == "storage-server"
+                and "sutra-hybrid" in {a.service for a in chain(s, spans)}
+                for s in spans
+            )
         )
 
     spans = receiver.wait(trace_id, complete)
