@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from sutra.storage.engine import Engine, MoveHook, RecordCopy, Replicator
-from sutra.storage.errors import Aborted, InvalidArgument
+from sutra.storage.errors import Aborted, FailedPrecondition, InvalidArgument
 from sutra.storage.ids import concept_id_for, parse_id
 from sutra.storage.replication import log as entries
 from sutra.storage.replication.digest import store_digest
+from sutra.storage.shards.map import ShardMap
 from sutra.storage.shards.moves import read_copy
+from sutra.storage.shards.service import ShardRole
 
 DIMENSION = 8
 
@@ -164,3 +166,18 @@ def test_only_entries_with_copies_or_drops_take_the_new_version() -> None:
     assert entries.decode(moved).writes[0].drops == [b"d" * 16]
     with pytest.raises(entries.EntryError, match="version 3 is not supported"):
         entries.decode(moved[:2] + bytes([3]) + moved[3:])
+
+
+def test_a_write_queued_behind_a_switch_is_checked_against_the_new_map(source: Engine) -> None:
+    """Ownership is checked by the writer thread: a write that passed the server's check
+    before a map switch, but is applied after it, is refused instead of stored half."""
+    role = ShardRole(0, ShardMap(1))
+    source.owns, source.moves = role.owns, role
+    ids = [concept_id_for(f"queued {n}") for n in range(50)]
+    foreign = next(i for i in ids if ShardMap(2).owner(i) == 1)
+    switch = source.submit_shard_state(role.changed(count=2, epoch=1, targets=["a", "b"]))
+    queued = source.submit([source.make_concept(concept_id=foreign, content="queued")])
+    switch.result()
+    with pytest.raises(FailedPrecondition, match=f"concept {foreign} belongs to shard 1"):
+        queued.result()
+    assert source.get_concept(foreign) is None

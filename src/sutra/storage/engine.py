@@ -180,6 +180,9 @@ class MoveHook:
         """Take the state of an OP_SHARD write (applied on the writer and its followers)."""
         raise NotImplementedError
 
+    def check_write(self, concepts: Sequence[object], associations: Sequence[object]) -> None:
+        """Refuse a client's write of concepts this shard does not own under its map now."""
+
 
 class Replicator:
     """What the writer thread calls inside each commit when the store is replicated.
@@ -822,13 +825,15 @@ class Engine(EngineReads, EngineSnapshots):
     ) -> WriteResult:
         concepts_db, vectors_db = self.dbs.concepts, self.dbs.vectors
         owns = self.owns or _owns_all
+        hook = self.moves
+        if live and hook is not None:  # here, not before queueing: a switch may come between
+            hook.check_write(write.concepts, write.associations)
         if write.associations:
             in_write = {c.id for c in write.concepts}
             for assoc in write.associations:
                 for end, what in ((assoc.source, "source"), (assoc.target, "target")):
                     if owns(end) and end not in in_write and txn.get(end, db=concepts_db) is None:
                         raise NotFound(f"{what} concept {format_id(end)} does not exist")
-        hook = self.moves
         if hook is not None and hook.active:  # followers mark too, for a failover mid-move
             moves.mark_changed(self, txn, write, meta["sequence"] + 1, hook, owns, refuse=live)
         now = time.time() if now is None else now
