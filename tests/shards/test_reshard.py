@@ -31,7 +31,7 @@ from sutra.storage.ids import concept_id_for
 from sutra.storage.shards.check import half_edges
 from sutra.storage.shards.map import ShardMap
 from sutra.storage.shards.router import ShardedStorageClient
-from sutra.storage.shards.testing import generate, load, run_shards, shard_env
+from sutra.storage.shards.testing import generate, load, run_shards, shard_env, stored_ids
 from sutra.storage.testing import ServerProcess, run_server
 from sutra.storage.v1 import storage_pb2 as pb
 from tests.shards.conftest import ENV
@@ -139,7 +139,11 @@ def test_resharding_4_to_6_under_load(tmp_path: Path) -> None:
         with (
             ShardedStorageClient(old, **options) as router,  # type: ignore[arg-type]
             ShardedStorageClient(old, **options) as reading,  # type: ignore[arg-type]
+            # A router that never checks the map on its own: it learns the switch from the
+            # shards' refusals of what they no longer hold.
+            ShardedStorageClient(old, timeout=10.0, map_check_seconds=3600) as stale,
         ):
+            stale.check_shards()
             load(router, DATA)
             loaded = {bytes.fromhex(i) for i in DATA.ids}
             before = _union_digest([s.data_dir for s in sources], loaded)
@@ -172,12 +176,16 @@ def test_resharding_4_to_6_under_load(tmp_path: Path) -> None:
             assert again.returncode == 0 and "0 concepts copied" in again.stdout, again.stderr
             assert (router.epoch, len(router.targets)) == (1, 6)
             written = [concept_id_for(c) for batch in writer.acked for c in batch]
-            _assert_stored_once(old + new, DATA.ids + written)
+            _assert_stored_once(sources + added, DATA.ids + written)
             _assert_linked(router, writer.acked)
             assert half_edges(router) == []
             after = _union_digest([s.data_dir for s in sources + added], loaded)
             assert after == before and after[1] == len(DATA.ids)
             assert router.stats().concepts == len(DATA.ids) + len(_stored(router, writer))
+            sample = DATA.ids[:1000]
+            assert None not in stale.get_concepts(sample[:500]) + stale.get_concepts(sample[500:])
+            assert stale.epoch == 1
+            assert stale.neighbors_batch(sample) == router.neighbors_batch(sample)
 
 
 def _copying(state: Path) -> bool:
@@ -188,17 +196,12 @@ def _copying(state: Path) -> bool:
     return False
 
 
-def _assert_stored_once(targets: list[str], ids: list[str]) -> None:
-    """Each concept is on exactly one shard: its owner under the new map."""
-    owners = ShardMap(len(targets))
-    held: dict[str, list[int]] = {concept_id: [] for concept_id in ids}
-    for index, target in enumerate(targets):
-        with StorageClient(target, timeout=10.0) as client:
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                for concept_id, found in zip(chunk, client.get_concepts(chunk), strict=True):
-                    if found is not None:
-                        held[concept_id].append(index)
+def _assert_stored_once(servers: list[ServerProcess], ids: list[str]) -> None:
+    """Each concept is on exactly one shard, its owner under the new map (read from the LMDB
+    files: a shard refuses to read a concept it does not own)."""
+    owners = ShardMap(len(servers))
+    stored = [stored_ids(server.data_dir) for server in servers]
+    held = {i: [n for n, ids_here in enumerate(stored) if i in ids_here] for i in ids}
     wrong = {i: shards for i, shards in held.items() if shards != [owners.owner(i)]}
     assert wrong == {}, f"{len(wrong)} concepts misplaced, e.g. {next(iter(wrong.items()))}"
 
@@ -274,7 +277,7 @@ def test_an_unsharded_store_grows_into_shards(tmp_path: Path) -> None:
             assert None not in early.get_concepts(data.ids)
             assert (early.epoch, len(early.targets)) == (1, 3)
             assert early.stats().concepts == len(data.ids) + 1
-        _assert_stored_once(every, data.ids)
+        _assert_stored_once([single, one, two], data.ids)
     with (
         run_server(tmp_path / "single", env=ENV) as again,
         StorageClient(again.address, timeout=10.0) as client,

@@ -15,10 +15,9 @@ from unittest import mock
 import httpx
 import pytest
 
-from sutra.storage.client import StorageClient
 from sutra.storage.shards.map import ShardMap
 from sutra.storage.shards.router import SHARDS_ENV
-from sutra.storage.shards.testing import run_shards
+from sutra.storage.shards.testing import run_shards, stored_ids
 from sutra.storage.testing import ServerProcess
 from tests.api.support import run_api, run_hybrid
 
@@ -56,14 +55,9 @@ def http(
 
 
 def _holder(shards: list[ServerProcess], concept_id: str) -> list[int]:
-    """The shards that store the concept (read from each shard directly; GetConcepts, because
-    GetConcept of a concept a shard does not own is refused, naming the owner)."""
-    held = []
-    for index, server in enumerate(shards):
-        with StorageClient(server.address) as client:
-            if client.get_concepts([concept_id])[0] is not None:
-                held.append(index)
-    return held
+    """The shards that store the concept, read from their LMDB files (a shard refuses to read a
+    concept it does not own, naming the owner)."""
+    return [i for i, server in enumerate(shards) if concept_id in stored_ids(server.data_dir)]
 
 
 def test_reasoning_path_crosses_shards(http: httpx.Client, shards: list[ServerProcess]) -> None:

@@ -215,6 +215,10 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     def GetConcepts(self, request, context):  # type: ignore[no-untyped-def]
         self._readable(request, context)
         concepts = self.engine.get_concepts(request.concept_ids, embedding=request.embedding)
+        if self.shard is not None:  # "not found" only from the owner
+            self.shard.check_reads(
+                [i for i, c in zip(request.concept_ids, concepts, strict=True) if c is None]
+            )
         missing = pb.GetConceptResponse(found=False)
         return pb.GetConceptsResponse(
             results=[
@@ -317,7 +321,12 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     @_status
     def GetNeighborsBatch(self, request, context):  # type: ignore[no-untyped-def]
         self._readable(request, context)
-        return shards.neighbors_batch(self.engine, request)
+        found = shards.neighbors_batch(self.engine, request)
+        if self.shard is not None:  # "not found" only from the owner
+            self.shard.check_reads(
+                [i for i, r in zip(request.concept_ids, found.results, strict=True) if not r.found]
+            )
+        return found
 
     @_status
     def ScanEdges(self, request, context):  # type: ignore[no-untyped-def]

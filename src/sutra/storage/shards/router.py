@@ -444,6 +444,7 @@ class ShardedStorageClient(FollowsShardMap):
             lambda c: c.get_neighbors(concept_id, direction=direction, types=types, limit=limit),
         )
 
+    @rerouted
     def neighbors_batch(
         self, concept_ids: Sequence[str], *, direction: Direction | int = Direction.BOTH
     ) -> dict[str, list[Neighbor]]:
@@ -474,6 +475,7 @@ class ShardedStorageClient(FollowsShardMap):
             merged.update(found)
         return merged
 
+    @rerouted
     def find_path(
         self, start_id: str, end_id: str, *, max_depth: int = 0, directed: bool = False
     ) -> Path | None:

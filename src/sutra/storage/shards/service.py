@@ -103,12 +103,20 @@ class ShardRole(MoveHook):
 
     def check_read(self, concept_id: str) -> None:
         """FAILED_PRECONDITION for a read of a concept another shard owns (a stale router's)."""
-        try:
-            raw_id = parse_id(concept_id, "concept_id")
-        except InvalidId:
-            return  # the read itself names the bad id
-        if not self.owns(raw_id):
-            self._refuse(raw_id)
+        self.check_reads((concept_id,))
+
+    def check_reads(self, concept_ids: Sequence[str]) -> None:
+        """`check_read` of the ids a batch read did not find: a router that routes by a map
+        the shards have left learns it here instead of reading "not found"."""
+        if self.map.count == 1:
+            return
+        for concept_id in concept_ids:
+            try:
+                raw_id = parse_id(concept_id, "concept_id")
+            except InvalidId:
+                continue  # the read itself names the bad id
+            if not self.owns(raw_id):
+                self._refuse(raw_id)
 
     def _refuse(self, raw_id: bytes) -> None:
         raise FailedPrecondition(

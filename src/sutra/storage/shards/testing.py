@@ -20,7 +20,7 @@ import numpy as np
 from sutra.storage.client import AssociationInput, AssociationType, ConceptInput
 from sutra.storage.testing import ServerProcess, run_server
 
-__all__ = ["Dataset", "generate", "load", "run_shards", "shard_env"]
+__all__ = ["Dataset", "generate", "load", "run_shards", "shard_env", "stored_ids"]
 
 EXACT = {"SUTRA_VECTOR_HNSW_THRESHOLD": str(10**9)}  # exact search: results comparable
 
@@ -92,6 +92,22 @@ def load(client: Any, data: Dataset, batch: int = 5_000) -> None:
         client.learn_batch(data.concepts(start, start + batch))
     for start in range(0, len(data.edges), batch):
         client.learn_batch((), data.associations(start, start + batch))
+
+
+def stored_ids(data_dir: Path) -> set[str]:
+    """The concept ids a (running or stopped) server's store holds, read from its LMDB file:
+    what a shard holds whatever it owns (a shard refuses to read concepts it does not own)."""
+    import lmdb
+
+    from sutra.storage import layout
+
+    env = lmdb.open(str(data_dir), readonly=True, lock=False, max_dbs=layout.MAX_DBS)
+    try:
+        dbs = layout.open_databases(env, create=False)
+        with env.begin() as txn:
+            return {bytes(key).hex() for key, _ in txn.cursor(db=dbs.concepts)}
+    finally:
+        env.close()
 
 
 def sample_pairs(data: Dataset, count: int, seed: int = 11) -> Sequence[tuple[str, str]]:
