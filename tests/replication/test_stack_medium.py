@@ -4,41 +4,16 @@ other services; the API's writes reach every member, and a stop leaves nothing b
 from __future__ import annotations
 
 import json
-import signal
-import socket
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
-from sutra.common.testing import poll
+import httpx
+
+from sutra.common.testing import free_port_run, poll
 from sutra.stack.services import installed
-from sutra.storage.testing import free_port
-from tests.stack.test_up import (
-    READY_LINE,
-    SUTRA,
-    prefixed,
-    stack_env,
-    wait_for_line,
-    wait_until_gone,
-)
-
-
-def _free_run(count: int, taken: set[int]) -> int:
-    """A port p with p .. p + count - 1 all free a moment ago and none in `taken`."""
-    while True:
-        base = free_port()
-        wanted = set(range(base, base + count))
-        if wanted & taken:
-            continue
-        try:
-            for port in wanted:
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        taken |= wanted
-        return base
+from sutra.stack.testing import run_up
+from tests.stack.test_up import wait_until_gone
 
 
 def _status(env: dict[str, str], readers: str) -> list[dict]:
@@ -56,50 +31,34 @@ def _status(env: dict[str, str], readers: str) -> list[dict]:
 
 
 def test_up_medium_runs_the_log_the_writer_and_two_followers(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    env = stack_env(data_dir)
-    taken = {int(env[s.port_env]) for s in installed()}  # the ports stack_env chose
-    for variable in ("SUTRA_NATS_PORT", "SUTRA_NATS_CLUSTER_PORT", "SUTRA_NATS_MONITOR_PORT"):
-        env[variable] = str(_free_run(3, taken))
-    for variable in ("SUTRA_STORAGE_REPLICA_PORT", "SUTRA_STORAGE_REPLICA_METRICS_PORT"):
-        env[variable] = str(_free_run(2, taken))
-    process = subprocess.Popen(
-        [SUTRA, "up", "--tier", "medium", "--data-dir", str(data_dir), "--no-demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines = wait_for_line(process, READY_LINE, timeout=180)
+    ports = {
+        variable: str(free_port_run(count))
+        for variable, count in [
+            ("SUTRA_NATS_PORT", 3),
+            ("SUTRA_NATS_CLUSTER_PORT", 3),
+            ("SUTRA_NATS_MONITOR_PORT", 3),
+            ("SUTRA_STORAGE_REPLICA_PORT", 2),
+            ("SUTRA_STORAGE_REPLICA_METRICS_PORT", 2),
+        ]
+    }
+    storage = {"SUTRA_STORAGE_PATH": str(tmp_path / "data" / "storage")}
+    with run_up(tmp_path, {**ports, **storage}, demo=False, args=["--tier", "medium"]) as stack:
         names = [f"nats-{i}" for i in (1, 2, 3)] + ["storage-server"]
         names += ["storage-replica-1", "storage-replica-2"]
         for name in [*names, *(s.name for s in installed())]:
-            said = [text for who, text in map(prefixed, lines) if who == name]
-            assert "ready" in said, "\n".join([name, *said[-12:]])
-        port = int(env["SUTRA_STORAGE_REPLICA_PORT"])
+            assert "ready" in stack.said(name), "\n".join([name, *stack.said(name)[-12:]])
+        port = int(ports["SUTRA_STORAGE_REPLICA_PORT"])
         readers = f"127.0.0.1:{port},127.0.0.1:{port + 1}"
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{env['SUTRA_API_PORT']}/learn",
-            data=json.dumps({"content": "Smoke causes coughing."}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            assert reply.status in (200, 201)
-        members = _status(env, readers)
+        reply = httpx.post(f"{stack.api}/learn", json={"content": "Smoke causes coughing."})
+        assert reply.status_code in (200, 201), reply.text
+        members = _status(stack.env, readers)
         assert [m["role"] for m in members] == ["writer", "follower", "follower"]
         written = members[0]["sequence"]
         assert written >= 2  # the claim, then the API's write
         poll(
-            lambda: all(m["sequence"] == written for m in _status(env, readers)),
+            lambda: all(m["sequence"] == written for m in _status(stack.env, readers)),
             timeout=30,
             what="both followers at the writer's sequence",
         )
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=90) == 0
-        assert wait_until_gone(str(data_dir)) == []  # the nats-server children too
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        wait_until_gone(str(data_dir))
+        assert stack.stop(timeout=90) == 0
+        assert wait_until_gone(str(stack.data_dir)) == []  # the nats-server children too

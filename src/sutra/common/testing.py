@@ -53,6 +53,24 @@ def free_port() -> int:
             return port
 
 
+def free_port_run(count: int) -> int:
+    """A port p with p .. p + count - 1 all free a moment ago and none handed out before (for
+    services that take consecutive ports from one base); all of them are handed out now."""
+    while True:
+        base = free_port()
+        wanted = set(range(base + 1, base + count))
+        if wanted & _HANDED_OUT:
+            continue
+        try:
+            for port in wanted:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _HANDED_OUT.update(wanted)
+        return base
+
+
 def dead_url() -> str:
     """An http URL where nothing listens (a dependency that is down)."""
     return f"http://127.0.0.1:{free_port()}"

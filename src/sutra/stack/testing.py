@@ -13,7 +13,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,11 @@ class UpStack:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def said(self, name: str) -> list[str]:
+        """What member `name` printed (its `name | text` lines), in order."""
+        lines = (line.partition(" | ") for line in self.output().splitlines())
+        return [text for who, _, text in lines if who.strip() == name]
+
     def state(self) -> dict[str, Any]:
         """The stack's state as `sutra status --json` prints it."""
         state = read_state(self.data_dir)
@@ -77,8 +82,9 @@ def run_up(
     *,
     demo: bool = True,
     timeout: float = 180.0,
+    args: Sequence[str] = (),
 ) -> Iterator[UpStack]:
-    """`sutra up --data-dir FOLDER/data` with every port free and `env` added."""
+    """`sutra up --data-dir FOLDER/data [ARGS]` with every port free and `env` added."""
     child_env = dict(os.environ)
     for service in installed():
         for variable in service.ports(child_env):
@@ -86,7 +92,7 @@ def run_up(
     child_env.update(env or {})
     data_dir = folder / "data"
     log_path = folder / "sutra-up.log"
-    command = [sys.executable, "-m", "sutra.cli", "up", "--data-dir", str(data_dir)]
+    command = [sys.executable, "-m", "sutra.cli", "up", "--data-dir", str(data_dir), *args]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command if demo else [*command, "--no-demo"],

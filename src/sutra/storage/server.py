@@ -107,18 +107,16 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     def __init__(
         self,
         engine: Engine,
+        shard: shards.ShardRole,
         member: replication.Member | None = None,
-        shard: shards.ShardRole | None = None,
     ) -> None:
         self.engine = engine
+        self.shard = shard  # an unsharded store is shard 0 of a one-shard map
         self.member = member  # None: a single server, no log
-        self.shard = shard  # None: the store is not one shard of several
 
     def _write(self, concepts: Sequence[Any], associations: Sequence[Any], batch: bool = False):  # type: ignore[no-untyped-def]
         """The write, once durable (and in the log when replicated), and its token."""
-        self._writable()
-        if self.shard is not None:
-            self.shard.check_write(concepts, associations)
+        self._writable()  # shard ownership: checked by the writer thread, in order with switches
         result: WriteResult = self.engine.write(concepts, associations, batch=batch)
         return result, self._token(result)
 
@@ -202,8 +200,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     @_status
     def GetConcept(self, request, context):  # type: ignore[no-untyped-def]
         self._readable(request, context)
-        if self.shard is not None:
-            self.shard.check_read(request.concept_id)
+        self.shard.check_read(request.concept_id)
         concept = self.engine.get_concept(request.concept_id, embedding=not request.skip_embedding)
         if concept is None:
             return pb.GetConceptResponse(found=False)
@@ -215,10 +212,9 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     def GetConcepts(self, request, context):  # type: ignore[no-untyped-def]
         self._readable(request, context)
         concepts = self.engine.get_concepts(request.concept_ids, embedding=request.embedding)
-        if self.shard is not None:  # "not found" only from the owner
-            self.shard.check_reads(
-                [i for i, c in zip(request.concept_ids, concepts, strict=True) if c is None]
-            )
+        self.shard.check_reads(  # "not found" only from the owner
+            [i for i, c in zip(request.concept_ids, concepts, strict=True) if c is None]
+        )
         missing = pb.GetConceptResponse(found=False)
         return pb.GetConceptsResponse(
             results=[
@@ -232,27 +228,14 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     @_status
     def GetNeighbors(self, request, context):  # type: ignore[no-untyped-def]
         self._readable(request, context)
-        if self.shard is not None:
-            self.shard.check_read(request.concept_id)
+        self.shard.check_read(request.concept_id)
         neighbors = self.engine.neighbors(
             request.concept_id,
             direction=request.direction,
             types=list(request.types),
             limit=request.limit,
         )
-        return pb.GetNeighborsResponse(
-            neighbors=[
-                pb.Neighbor(
-                    concept_id=n.concept_id,
-                    type=n.type,
-                    confidence=n.confidence,
-                    weight=n.weight,
-                    direction=n.direction,
-                    label=n.label,
-                )
-                for n in neighbors
-            ]
-        )
+        return pb.GetNeighborsResponse(neighbors=[shards.neighbor_pb(n) for n in neighbors])
 
     @_status
     def FindPath(self, request, context):  # type: ignore[no-untyped-def]
@@ -314,7 +297,7 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
                     pid=status["pid"],
                 )
             )
-        if self.shard is not None and self.shard.sharded:
+        if self.shard.sharded:
             response.shard.CopyFrom(transfer.status(self.shard, self.engine))
         return response
 
@@ -322,10 +305,9 @@ class StorageServicer(pb_grpc.StorageServiceServicer):
     def GetNeighborsBatch(self, request, context):  # type: ignore[no-untyped-def]
         self._readable(request, context)
         found = shards.neighbors_batch(self.engine, request)
-        if self.shard is not None:  # "not found" only from the owner
-            self.shard.check_reads(
-                [i for i, r in zip(request.concept_ids, found.results, strict=True) if not r.found]
-            )
+        self.shard.check_reads(  # "not found" only from the owner
+            [i for i, r in zip(request.concept_ids, found.results, strict=True) if not r.found]
+        )
         return found
 
     @_status
@@ -492,9 +474,8 @@ class StorageServer:
             metasync=not settings.storage_nats_url,
             metrics=self.metrics,
         )
-        if self.shard is not None:
-            self.engine.owns = self.shard.owns
-            self.engine.moves = self.shard  # marks or refuses writes while concepts move
+        self.engine.owns = self.shard.owns
+        self.engine.moves = self.shard  # checks ownership; marks or refuses moving concepts
         self.health = health.HealthServicer(experimental_non_blocking=True)
         self.in_flight = HandlersInFlight()
         self.server = grpc.server(
@@ -509,7 +490,7 @@ class StorageServer:
             settings, self.engine, self.metrics.registry, self.address, self._set_health
         )
         pb_grpc.add_StorageServiceServicer_to_server(
-            StorageServicer(self.engine, self.member, self.shard), self.server
+            StorageServicer(self.engine, self.shard, self.member), self.server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.metrics_server: MetricsServer | None = None

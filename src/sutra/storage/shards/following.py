@@ -24,6 +24,7 @@ from sutra.storage.v1 import storage_pb2 as pb
 __all__ = ["MAP_CHECK_SECONDS", "FollowsShardMap", "Layout", "MapState", "rerouted"]
 
 T = TypeVar("T")
+Answer = pb.GetStatsResponse | StorageError  # a shard's GetStats, or why it gave none
 
 
 @dataclass
@@ -108,22 +109,25 @@ class FollowsShardMap:
             if time.monotonic() - state.checked < 0.01:
                 return False  # another caller just asked
             state.checked = time.monotonic()
-            layout = state.layout
-            newest = None
-            for client in layout.clients:
-                stats = self._stats(client, timeout=0.5)
-                if stats is None:
-                    continue
-                shard = stats.shard
-                if shard.epoch > (newest.epoch if newest else layout.epoch) and (
-                    len(shard.targets) == shard.count
-                ):
-                    newest = shard
-            if newest is None:
-                return False
-            state.layout = self._layout_for(layout, newest)
-            self.tokens.extend([0] * (len(state.layout.targets) - len(self.tokens)))
-            return True
+            return self._adopt_newest([self._stats(c, 0.5) for c in state.layout.clients])
+
+    def _adopt_newest(self, stats: list[Answer]) -> bool:
+        """Take the newest switched map among the shards' answers (the map lock held)."""
+        layout = self._state.layout
+        newest = None
+        for answer in stats:
+            if isinstance(answer, StorageError):
+                continue
+            shard = answer.shard
+            if shard.epoch > (newest.epoch if newest else layout.epoch) and (
+                len(shard.targets) == shard.count
+            ):
+                newest = shard
+        if newest is None:
+            return False
+        self._state.layout = self._layout_for(layout, newest)
+        self.tokens.extend([0] * (len(self._state.layout.targets) - len(self.tokens)))
+        return True
 
     def _layout_for(self, old: Layout, shard: pb.ShardStatus) -> Layout:
         """The layout of a switched map, keeping the connections to shards it still lists."""
@@ -145,18 +149,25 @@ class FollowsShardMap:
         return False
 
     def check_shards(self) -> None:
-        """Every shard reachable and serving its place in this map; else one error naming it."""
+        """Every shard reachable and serving its place in this map; else one error naming it.
+
+        One GetStats per shard serves every check (again only for a map adopted here)."""
         self._verified = True
         try:
-            self.refresh_map()  # a router started with the shards of an older map
-            self._wait_for_added_shards()  # ...or of the map the shards are about to serve
+            state = self._state
+            with state.lock:
+                state.checked = time.monotonic()
+                stats = [self._stats(c) for c in state.layout.clients]
+                if self._adopt_newest(stats):  # a router started with an older map's shards
+                    stats = [self._stats(c) for c in state.layout.clients]
+                self._wait_for_added_shards(stats)  # ...or with the map they will serve
             for index, target in enumerate(self.targets):
-                self._check_shard(index, target)
+                self._check_shard(index, target, stats[index])
         except BaseException:
             self._verified = False
             raise
 
-    def _wait_for_added_shards(self) -> None:
+    def _wait_for_added_shards(self, stats: list[Answer]) -> None:
         """Route by the first shards' smaller map while the others are added and still empty.
 
         Raising `storage.shards` in the tier table gives the services the new shard list
@@ -165,15 +176,15 @@ class FollowsShardMap:
         shard is new (no switch, no move, no concept) and of the listed count, so that a
         missing or mistaken shard still fails the check."""
         layout = self._state.layout
-        first = self._stats(layout.clients[0])
-        if layout.epoch or first is None:
+        first = stats[0]
+        if layout.epoch or isinstance(first, StorageError):
             return
         served = first.shard if first.HasField("shard") else pb.ShardStatus(count=1)
         if served.epoch or served.phase or served.index or served.count >= len(layout.targets):
             return
         for index in range(served.count, len(layout.targets)):
-            extra = self._stats(layout.clients[index])
-            if extra is None or extra.concepts or not extra.HasField("shard"):
+            extra = stats[index]
+            if isinstance(extra, StorageError) or extra.concepts or not extra.HasField("shard"):
                 return
             if (extra.shard.index, extra.shard.count) != (index, len(layout.targets)):
                 return
@@ -186,21 +197,21 @@ class FollowsShardMap:
         )
 
     @staticmethod
-    def _stats(client: StorageClient, timeout: float = 2.0) -> pb.GetStatsResponse | None:
-        """A shard's GetStats, once (None when it does not answer: a check names it)."""
+    def _stats(client: StorageClient, timeout: float | None = None) -> Answer:
+        """A shard's GetStats, or why it did not answer (with `timeout`: one try, no retry)."""
         try:
             return client._call(
-                client._stub.GetStats, pb.GetStatsRequest(), timeout=timeout, idempotent=False
+                client._stub.GetStats,
+                pb.GetStatsRequest(),
+                timeout=timeout,
+                idempotent=timeout is None,
             )
-        except StorageError:
-            return None
-
-    def _check_shard(self, index: int, target: str) -> None:
-        client = self._state.layout.clients[index]
-        try:
-            stats = client._call(client._stub.GetStats, pb.GetStatsRequest(), idempotent=True)
         except StorageError as exc:
-            raise Unavailable(f"shard {index} ({target}) is unreachable: {exc.message}") from None
+            return exc
+
+    def _check_shard(self, index: int, target: str, stats: Answer) -> None:
+        if isinstance(stats, StorageError):
+            raise Unavailable(f"shard {index} ({target}) is unreachable: {stats.message}")
         if not stats.HasField("shard"):
             if self.map.count == 1:
                 return  # an unsharded store, the only shard until a move grows it

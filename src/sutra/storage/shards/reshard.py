@@ -33,6 +33,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,15 +151,16 @@ class Reshard:
         except StorageError as exc:
             raise MoveError(f"shard {index} ({self.plan.targets[index]}): {exc.message}") from None
 
-    def _status(self, index: int) -> pb.ShardStatus:
-        stats = self._call(index, "GetStats", pb.GetStatsRequest())
+    def _status(self, index: int, stats: pb.GetStatsResponse | None = None) -> pb.ShardStatus:
+        stats = stats or self._call(index, "GetStats", pb.GetStatsRequest())
         return _shard_of(stats, index, self.plan.targets[index], len(self.plan.sources))
 
     def _switched(self) -> int:
         """Check every shard's place; how many already serve the new map (a switch is done
         only after every source is fenced and caught up, so one switched shard means that
         the rest only needs the switch)."""
-        statuses = [self._status(i) for i in range(self.plan.count)]
+        stats = [self._call(i, "GetStats", pb.GetStatsRequest()) for i in range(self.plan.count)]
+        statuses = [self._status(i, s) for i, s in enumerate(stats)]
         for index, status in enumerate(statuses):
             if status.index != index:
                 raise MoveError(
@@ -177,9 +179,7 @@ class Reshard:
                     f"shard {index} ({self.plan.targets[index]}) serves "
                     f"{status.map_version}, not {map_version(expected)}"
                 )
-        self.progress.total = sum(
-            self._call(i, "GetStats", pb.GetStatsRequest()).concepts for i in self._sources()
-        )
+        self.progress.total = sum(stats[i].concepts for i in self._sources())
         return 0
 
     def _step(self, phase: str, action: int, shards: Sequence[int]) -> None:
@@ -202,21 +202,8 @@ class Reshard:
     def _copy_all(self) -> None:
         """Every source's moving concepts onto their new owners, the sources in parallel."""
         self.progress.phase = "copy"
-        errors: list[BaseException] = []
-
-        def copy_source(index: int) -> None:
-            try:
-                self._copy_source(index)
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=copy_source, args=(i,)) for i in self._sources()]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+        with ThreadPoolExecutor(len(self.plan.sources), "reshard-copy") as pool:
+            list(pool.map(self._copy_source, self._sources()))  # the first failure is raised
 
     def _copy_source(self, index: int) -> None:
         key = self.plan.sources[index]
@@ -342,16 +329,21 @@ def _plan_record(plan: Plan) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(plan).items()}
 
 
-def served_count(target: str, listed: int, timeout: float) -> int:
-    """How many of `listed` shards the map of the first one has: before a move, the shards
-    that hold data; after a switch to `listed` shards, the count it switched from (so a run
-    after the switch finds the same sources)."""
+def _remote_shard(index: int, target: str, sources: int, timeout: float) -> pb.ShardStatus:
+    """The place in the map of the server at `target` (shard `index` of the plan)."""
     with StorageClient(target, timeout=timeout) as client:
         try:
             stats = client._call(client._stub.GetStats, pb.GetStatsRequest(), idempotent=True)
         except StorageError as exc:
-            raise MoveError(f"shard 0 ({target}): {exc.message}") from None
-    shard = _shard_of(stats, 0, target, 1)
+            raise MoveError(f"shard {index} ({target}): {exc.message}") from None
+    return _shard_of(stats, index, target, sources)
+
+
+def served_count(target: str, listed: int, timeout: float) -> int:
+    """How many of `listed` shards the map of the first one has: before a move, the shards
+    that hold data; after a switch to `listed` shards, the count it switched from (so a run
+    after the switch finds the same sources)."""
+    shard = _remote_shard(0, target, 1, timeout)
     if shard.epoch and shard.count == listed and shard.moved_from:
         return shard.moved_from
     return shard.count
@@ -372,12 +364,7 @@ def plan_for(sources: Sequence[str], added: Sequence[str], count: int, timeout: 
         )
     epochs = []
     for index, target in enumerate(sources):
-        with StorageClient(target, timeout=timeout) as client:
-            try:
-                stats = client._call(client._stub.GetStats, pb.GetStatsRequest(), idempotent=True)
-            except StorageError as exc:
-                raise MoveError(f"shard {index} ({target}): {exc.message}") from None
-        shard = _shard_of(stats, index, target, len(sources))
+        shard = _remote_shard(index, target, len(sources), timeout)
         switched = shard.count == count and shard.epoch > 0
         epochs.append(shard.epoch - 1 if switched else shard.epoch)
     if len(set(epochs)) != 1:

@@ -35,7 +35,15 @@ from sutra.storage.settings import StorageSettings
 from sutra.storage.shards.map import ShardMap, map_version
 from sutra.storage.v1 import storage_pb2 as pb
 
-__all__ = ["MAX_BATCH_IDS", "MAX_SCAN", "ShardRole", "neighbors_batch", "scan_edges", "setup"]
+__all__ = [
+    "MAX_BATCH_IDS",
+    "MAX_SCAN",
+    "ShardRole",
+    "neighbor_pb",
+    "neighbors_batch",
+    "scan_edges",
+    "setup",
+]
 
 log = logging.getLogger("sutra.storage.shards")
 IDENTITY_FILE = "shard.json"
@@ -90,10 +98,12 @@ class ShardRole(MoveHook):
     # ------------------------------------------------------------- the map
 
     def owns(self, raw_id: bytes) -> bool:
-        return self._owner(raw_id) == self.index
+        return self.map.count == 1 or self._owner(raw_id) == self.index
 
     def check_write(self, concepts: Sequence[Any], associations: Sequence[Any]) -> None:
         """FAILED_PRECONDITION for a write routed here by a router with another shard map."""
+        if self.map.count == 1:
+            return
         for concept in concepts:
             if not self.owns(concept.id):
                 self._refuse(concept.id)
@@ -266,6 +276,18 @@ def _from_record(recorded: dict[str, Any], path: Path) -> ShardRole:
     )
 
 
+def neighbor_pb(n: Any) -> pb.Neighbor:
+    """An engine neighbour (`sutra.storage.reads.Neighbor`) on the wire."""
+    return pb.Neighbor(
+        concept_id=n.concept_id,
+        type=n.type,
+        confidence=n.confidence,
+        weight=n.weight,
+        direction=n.direction,
+        label=n.label,
+    )
+
+
 def neighbors_batch(
     engine: Any, request: pb.GetNeighborsBatchRequest
 ) -> pb.GetNeighborsBatchResponse:
@@ -289,18 +311,7 @@ def neighbors_batch(
         except NotFound:
             results.append(pb.NeighborList(found=False))
             continue
-        neighbors = [
-            pb.Neighbor(
-                concept_id=n.concept_id,
-                type=n.type,
-                confidence=n.confidence,
-                weight=n.weight,
-                direction=n.direction,
-                label=n.label,
-            )
-            for n in found
-        ]
-        results.append(pb.NeighborList(found=True, neighbors=neighbors))
+        results.append(pb.NeighborList(found=True, neighbors=[neighbor_pb(n) for n in found]))
     return pb.GetNeighborsBatchResponse(results=results)
 
 

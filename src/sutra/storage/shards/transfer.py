@@ -28,13 +28,8 @@ def status(role: ShardRole, engine: Engine) -> pb.ShardStatus:
     return role.status(changed)
 
 
-def reshard(role: ShardRole | None, engine: Engine, request: pb.ReshardRequest) -> pb.ShardStatus:
+def reshard(role: ShardRole, engine: Engine, request: pb.ReshardRequest) -> pb.ShardStatus:
     """One step of a move to the map of `request.count` shards (idempotent)."""
-    if role is None:
-        raise FailedPrecondition(
-            "this storage server is not a shard (SUTRA_STORAGE_SHARD_COUNT is 1): only shard "
-            "servers can be resharded"
-        )
     steps = {
         pb.RESHARD_ACTION_BEGIN: _begin,
         pb.RESHARD_ACTION_FENCE: _fence,
@@ -135,10 +130,10 @@ def _moving_to(role: ShardRole, count: int) -> None:
 
 
 def scan_moving(
-    role: ShardRole | None, engine: Engine, request: pb.ScanMovingRequest
+    role: ShardRole, engine: Engine, request: pb.ScanMovingRequest
 ) -> pb.ScanMovingResponse:
     """Concepts this shard holds that the new map gives to others, exactly as stored."""
-    if role is None or not role.active:
+    if not role.active:
         raise FailedPrecondition("no move is in progress on this server: begin it first")
     limit = request.limit or 1_000
     if not 1 <= limit <= MAX_PAGE:
@@ -211,7 +206,7 @@ def _copy_pb(copy: RecordCopy | None) -> pb.ConceptCopy:
 # ------------------------------------------------------------------ pages in
 
 
-def copies_from_pb(role: ShardRole | None, copies: Any) -> list[RecordCopy]:
+def copies_from_pb(role: ShardRole, copies: Any) -> list[RecordCopy]:
     """The copies of an ImportConcepts request; each must belong to this shard."""
     result = []
     for message in copies:
@@ -221,17 +216,17 @@ def copies_from_pb(role: ShardRole | None, copies: Any) -> list[RecordCopy]:
             bytes(message.vector),
             [(bytes(e.key), bytes(e.value)) for e in message.edges],
         )
-        if len(copy.id) == 16 and role is not None and not role.owns(copy.id):
+        if len(copy.id) == 16 and not role.owns(copy.id):
             role.check_write([copy], [])  # raises, naming the owner
         result.append(copy)
     return result
 
 
 def drop_moved(
-    role: ShardRole | None, engine: Engine, request: pb.DropMovedRequest
+    role: ShardRole, engine: Engine, request: pb.DropMovedRequest
 ) -> tuple[list[bytes], bytes]:
     """A page of the concepts this shard stores but no longer owns: (ids, next key)."""
-    if role is None or role.phase != "cleanup":
+    if role.phase != "cleanup":
         raise FailedPrecondition("this shard has no moved concepts to delete (no switch yet)")
     limit = request.limit or 1_000
     if not 1 <= limit <= MAX_PAGE:
